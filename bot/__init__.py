@@ -1,0 +1,1 @@
+"""An anonymous, multilingual help line for people at risk of trafficking and exploitation."""

@@ -1,0 +1,71 @@
+"""Advocate accounts: argon2id passwords and TOTP secrets sealed at rest."""
+
+from __future__ import annotations
+
+import secrets
+
+import pyotp
+from argon2 import PasswordHasher
+from sqlmodel import select
+
+from bot.crypto import Sealer
+from bot.db import SessionFactory, transaction
+from bot.i18n import language_codes
+from bot.models import Advocate
+from bot.states import Role
+
+TOTP_ISSUER = "Help line console"
+TOTP_PURPOSE = "totp-secret"
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+class AccountError(ValueError):
+    """An account request that cannot be honoured; the message is safe to show."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+def enrolment_uri(name: str, totp_secret: str) -> str:
+    return pyotp.TOTP(totp_secret).provisioning_uri(name=name, issuer_name=TOTP_ISSUER)
+
+
+async def add_advocate(
+    sessions: SessionFactory,
+    sealer: Sealer,
+    *,
+    name: str,
+    password: str,
+    role: Role = Role.ADVOCATE,
+    languages: tuple[str, ...] = ("en",),
+    replace: bool = False,
+) -> tuple[Advocate, str]:
+    """Create (or with ``replace``, reset) an advocate; return it and its TOTP secret."""
+    if not name.strip() or len(name) > 80:
+        raise AccountError("name must be 1 to 80 characters")
+    if len(password) < 12:
+        raise AccountError("password must be at least 12 characters")
+    unknown = [code for code in languages if code not in language_codes()]
+    if unknown:
+        raise AccountError(f"unknown language codes: {', '.join(unknown)}")
+    totp_secret = pyotp.random_base32()
+    async with transaction(sessions) as session:
+        existing = (await session.exec(select(Advocate).where(Advocate.name == name))).first()
+        if existing is not None and not replace:
+            raise AccountError(f"an advocate named {name!r} already exists")
+        advocate = existing or Advocate(name=name, password_hash="", totp_secret_ciphertext=b"")
+        advocate.password_hash = hash_password(password)
+        advocate.totp_secret_ciphertext = sealer.seal(totp_secret.encode())
+        advocate.totp_last_step = 0
+        advocate.role = role
+        advocate.languages = ",".join(languages)
+        advocate.failed_logins = 0
+        advocate.locked_until = None
+        advocate.active = True
+        session.add(advocate)
+    return advocate, totp_secret

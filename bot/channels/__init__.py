@@ -1,0 +1,1 @@
+"""Thin channel adapters: verify, parse into ``Inbound``, render replies for the provider."""

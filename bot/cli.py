@@ -1,0 +1,247 @@
+"""The ``helpline`` command: demo, serve, chat, content check, advocates, migrate, purge."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+
+import uvicorn
+
+from bot.settings import Settings
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _settings(mode: str | None = None) -> Settings:
+    if mode:
+        os.environ["HELPLINE_MODE"] = mode
+    if mode == "demo" and not os.environ.get("HELPLINE_SECRET_KEY"):
+        # One random key for this demo run, shared with the server started below.
+        # Nothing from an earlier run can be linked or decrypted after a restart.
+        os.environ["HELPLINE_SECRET_KEY"] = secrets.token_urlsafe(48)
+    return Settings()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.accounts import add_advocate, enrolment_uri, new_password
+    from bot.helpline import build_helpline
+    from bot.logs import configure_logging
+    from bot.migrate import migrate_sync
+    from bot.states import Role
+
+    settings = _settings("demo")
+    configure_logging(settings.log_level)
+    migrate_sync(settings.database_url)
+    helpline = build_helpline(settings)
+    password = new_password()
+
+    async def create() -> str:
+        try:
+            _, secret = await add_advocate(
+                helpline.sessions,
+                helpline.sealer("totp-secret"),
+                name="demo",
+                password=password,
+                role=Role.SUPERVISOR,
+                languages=("en", "es", "pt", "fr", "ro", "uk", "ru", "zh", "vi", "tl", "th", "ar"),
+                replace=True,
+            )
+        finally:
+            await helpline.db.dispose()
+        return secret
+
+    secret = asyncio.run(create())
+    base = f"http://{args.host}:{args.port}"
+    print(
+        "\nHelp line demo (SQLite, in-process relay; data in "
+        f"{settings.database_url.split('///')[-1]})\n"
+        f"  Simulator (a phone in your browser): {base}/simulator\n"
+        f"  Advocate console:                    {base}/console\n"
+        f"  Demo login: demo / {password}\n"
+        f"  TOTP secret: {secret}  (enrolment: {enrolment_uri('demo', secret)})\n"
+        "  The console's login page shows the demo account's current code in demo mode.\n"
+        "  Press Ctrl+C to stop.\n",
+        flush=True,
+    )
+    return _serve(settings, args.host, args.port, workers=1)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if args.telegram_polling:
+        os.environ["HELPLINE_TELEGRAM_POLLING"] = "1"
+    return _serve(settings, args.host, args.port, workers=args.workers)
+
+
+def _serve(settings: Settings, host: str, port: int, *, workers: int) -> int:
+    from bot.logs import configure_logging
+
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        "bot.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
+    return 0
+
+
+def cmd_chat(_: argparse.Namespace) -> int:
+    from bot.terminal import chat
+
+    return asyncio.run(chat(_settings("demo")))
+
+
+def cmd_content_check(args: argparse.Namespace) -> int:
+    from bot.content_check import run
+
+    return run(verbose=args.verbose)
+
+
+def cmd_advocate_add(args: argparse.Namespace) -> int:
+    from bot.accounts import AccountError, add_advocate, enrolment_uri, new_password
+    from bot.helpline import build_helpline
+    from bot.states import Role
+
+    settings = _settings()
+    helpline = build_helpline(settings)
+    password = args.password or os.environ.get("HELPLINE_NEW_PASSWORD") or new_password()
+    languages = tuple(code.strip() for code in args.languages.split(",") if code.strip())
+
+    async def create() -> str:
+        try:
+            _, secret = await add_advocate(
+                helpline.sessions,
+                helpline.sealer("totp-secret"),
+                name=args.name,
+                password=password,
+                role=Role(args.role),
+                languages=languages,
+                replace=args.reset,
+            )
+        finally:
+            await helpline.db.dispose()
+        return secret
+
+    try:
+        secret = asyncio.run(create())
+    except AccountError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Advocate {args.name!r} ({args.role}, languages {','.join(languages)})")
+    if not args.password:
+        print(f"Password: {password}")
+    print(
+        f"TOTP enrolment URI (scan or paste into an authenticator app):\n{enrolment_uri(args.name, secret)}"
+    )
+    return 0
+
+
+def cmd_telegram_set_webhook(_: argparse.Namespace) -> int:
+    from bot.channels.telegram import set_webhook_command
+
+    return asyncio.run(set_webhook_command(_settings()))
+
+
+def cmd_directory_import(args: argparse.Namespace) -> int:
+    from bot.directory.importer import import_command
+
+    return asyncio.run(import_command(_settings(), args.path))
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from bot.migrate import migrate_sync
+
+    migrate_sync(_settings().database_url)
+    print("database is at the newest schema")
+    return 0
+
+
+def cmd_purge(_: argparse.Namespace) -> int:
+    from bot.retention import purge_now
+
+    return asyncio.run(purge_now(_settings()))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="helpline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="serve on SQLite with a demo advocate and the simulator")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.set_defaults(run=cmd_demo)
+
+    serve = sub.add_parser("serve", help="serve with settings from the environment")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--telegram-polling",
+        action="store_true",
+        help="poll Telegram instead of a webhook (development)",
+    )
+    serve.set_defaults(run=cmd_serve)
+
+    sub.add_parser("chat", help="talk to the bot in this terminal, as an SMS user").set_defaults(
+        run=cmd_chat
+    )
+
+    content = sub.add_parser("content", help="content tools").add_subparsers(
+        dest="content_command", required=True
+    )
+    check = content.add_parser("check", help="validate every locale and report SMS segments")
+    check.add_argument("--verbose", action="store_true", help="print every reply's segment count")
+    check.set_defaults(run=cmd_content_check)
+
+    advocate = sub.add_parser("advocate", help="console accounts").add_subparsers(
+        dest="advocate_command", required=True
+    )
+    add = advocate.add_parser("add", help="create an advocate and print the TOTP enrolment")
+    add.add_argument("name")
+    add.add_argument("--role", choices=["advocate", "supervisor", "admin"], default="advocate")
+    add.add_argument("--languages", default="en", help="comma-separated codes, e.g. en,es")
+    add.add_argument("--password", help="set this password (default: generate one and print it)")
+    add.add_argument(
+        "--reset", action="store_true", help="reset an existing advocate's password and TOTP"
+    )
+    add.set_defaults(run=cmd_advocate_add)
+
+    telegram = sub.add_parser("telegram", help="Telegram tools").add_subparsers(
+        dest="telegram_command", required=True
+    )
+    webhook = telegram.add_parser(
+        "set-webhook", help="register the webhook and the command menu in every language"
+    )
+    webhook.set_defaults(run=cmd_telegram_set_webhook)
+
+    directory = sub.add_parser("directory", help="referral directory").add_subparsers(
+        dest="directory_command", required=True
+    )
+    load = directory.add_parser(
+        "import", help="import an HSDS 3.0 data package (CSV + datapackage.json) or JSON"
+    )
+    load.add_argument("path")
+    load.set_defaults(run=cmd_directory_import)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
+    sub.add_parser("purge", help="apply the retention rules now").set_defaults(run=cmd_purge)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command: Command = args.run
+    return command(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

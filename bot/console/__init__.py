@@ -1,0 +1,1 @@
+"""The advocate and supervisor web console."""

@@ -1,0 +1,342 @@
+"""The conversation engine: one inbound message in, the replies out.
+
+Channel-neutral: it imports no web framework and no provider library. It loads the
+person's state by alias, puts danger first, applies the keywords every language
+shares, then lets the topic handlers registered on the router answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import delete
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.aliases import AliasKeys
+from bot.conversation import Conversation, Router
+from bot.counts import Counts
+from bot.db import SessionFactory, transaction
+from bot.hotlines import Directory
+from bot.i18n import Catalogue, catalogue, language_for_country, language_for_telegram, normalise
+from bot.language_detect import guess_language
+from bot.models import ChatMessageId, Contact, SeenMessage, Ticket, utcnow
+from bot.queue import Queue
+from bot.settings import Settings
+from bot.states import State, TicketStatus
+from bot.types import Channel, Inbound, Turn
+
+log = logging.getLogger(__name__)
+
+SEEN_ID_TTL = dt.timedelta(hours=2)
+Clock = Callable[[], dt.datetime]
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: SessionFactory,
+        aliases: AliasKeys,
+        queue: Queue,
+        router: Router,
+        directory: Directory,
+        counts: Counts,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.settings = settings
+        self._sessions = sessions
+        self._aliases = aliases
+        self.queue = queue
+        self._router = router
+        self._directory = directory
+        self._counts = counts
+        self._clock = clock
+        self._idle = dt.timedelta(seconds=settings.idle_timeout_seconds)
+
+    async def identify(self, channel: Channel, user_id: str) -> tuple[str, str | None]:
+        """Return (alias, previous-period alias) for a channel's user id. The id is not kept."""
+        return await self._aliases.aliases(self._sessions, channel, user_id, self._clock())
+
+    async def handle(self, inbound: Inbound) -> Turn:
+        """Answer one message. A redelivered message id gets no answer and changes nothing."""
+        now = self._clock()
+        try:
+            async with transaction(self._sessions) as session:
+                if inbound.message_id and await self._seen(session, inbound, now):
+                    return Turn((), duplicate=True)
+                contact, fresh = await self._load(session, inbound, now)
+                if contact.opted_out:
+                    return Turn(())
+                conversation = Conversation(
+                    inbound=inbound,
+                    contact=contact,
+                    catalogue=catalogue(contact.language),
+                    directory=self._directory,
+                    settings=self.settings,
+                    queue=self.queue,
+                    now=now,
+                    session=session,
+                    router=self._router,
+                )
+                await self._converse(session, conversation, fresh)
+                if conversation.end_session:
+                    await self._erase(session, contact)
+                else:
+                    contact.last_seen = now
+                    session.add(contact)
+        except IntegrityError:
+            # The same provider message id arrived twice at once; the other copy answers.
+            log.info("concurrent duplicate delivery channel=%s", inbound.channel)
+            return Turn((), duplicate=True)
+        self._count(conversation, now)
+        if conversation.queue_changed:
+            await self.queue.announce()
+        return Turn(
+            tuple(conversation.replies),
+            end_session=conversation.end_session,
+            forget_chat=conversation.forget_chat,
+        )
+
+    async def set_opt_out(self, alias: str, opted_out: bool) -> None:
+        """Record a carrier opt-out (STOP) or opt-in (START) for this alias."""
+        async with transaction(self._sessions) as session:
+            contact = await session.get(Contact, alias)
+            if contact is None:
+                if not opted_out:
+                    return
+                contact = Contact(
+                    alias=alias, channel="sms", language="en", country=self.settings.default_country
+                )
+            contact.opted_out = opted_out
+            contact.last_seen = self._clock()
+            if opted_out and contact.ticket_id is not None:
+                ticket = await session.get(Ticket, contact.ticket_id)
+                if ticket is not None and ticket.status != TicketStatus.CLOSED:
+                    await self.queue.leave(session, ticket, self._clock())
+                contact.ticket_id = None
+                contact.state = State.NEW
+            session.add(contact)
+
+    async def is_opted_out(self, alias: str) -> bool:
+        async with self._sessions() as session:
+            contact = await session.get(Contact, alias)
+            return bool(contact and contact.opted_out)
+
+    async def language_of(self, alias: str, fallback: str | None = None) -> Catalogue:
+        async with self._sessions() as session:
+            contact = await session.get(Contact, alias)
+        if contact is not None:
+            return catalogue(contact.language)
+        return catalogue(language_for_telegram(fallback) or "en")
+
+    # --- one turn ------------------------------------------------------------------
+
+    async def _converse(
+        self, session: AsyncSession, conversation: Conversation, fresh: bool
+    ) -> None:
+        inbound, contact, words = conversation.inbound, conversation.contact, conversation.catalogue
+        said = normalise(inbound.text)
+        ticket = await self._open_ticket(session, contact)
+
+        if _contains_danger(said, words):
+            conversation.say("danger.reply")
+            conversation.urgent = True
+            conversation.topic = "danger"
+            if ticket is not None:
+                await self.queue.mark_urgent(session, ticket)
+                conversation.queue_changed = True
+
+        if (
+            ticket is not None
+            and ticket.status == TicketStatus.ACTIVE
+            and contact.state == State.CONNECTED
+        ):
+            if _is_word(said, words, "keywords.exit"):
+                await self._router.run(conversation, "exit")
+                return
+            await self.queue.refresh(session, ticket, inbound.address, conversation.now)
+            await self.queue.relay_from_person(ticket, inbound.text)
+            conversation.topic = conversation.topic or "relay"
+            return
+
+        if fresh and not _is_word(said, words, "keywords.exit"):
+            await self._router.run(conversation, "start")
+            return
+
+        if ticket is not None:
+            await self.queue.refresh(session, ticket, inbound.address, conversation.now)
+
+        payload = self._keyword_payload(said, words, has_ticket=ticket is not None)
+        if payload is None:
+            payload = inbound.choice or self._numbered_choice(conversation, said)
+        if payload is not None and await self._router.run(conversation, payload):
+            return
+        handler = self._router.text_handler(contact.state)
+        if handler is not None and await handler(conversation):
+            return
+        if conversation.urgent:
+            await self._router.run(conversation, "menu")
+            return
+        await self._router.run(conversation, "fallback")
+
+    def _keyword_payload(self, said: str, words: Catalogue, *, has_ticket: bool) -> str | None:
+        keywords = [
+            ("keywords.exit", "exit"),
+            ("keywords.forget", "forget"),
+            ("keywords.menu", "menu"),
+            ("keywords.back", "menu"),
+            ("keywords.language", "language"),
+            ("keywords.help", "help"),
+            ("keywords.discreet", "discreet"),
+            ("keywords.talk", "talk"),
+        ]
+        if has_ticket:
+            keywords.insert(0, ("keywords.leave_queue", "talk:leave"))
+        for key, payload in keywords:
+            if _is_word(said, words, key):
+                return payload
+        return None
+
+    def _numbered_choice(self, conversation: Conversation, said: str) -> str | None:
+        if not said.isdecimal():
+            return None
+        options = self._router.options(conversation)
+        index = int(said) - 1
+        return options[index].payload if 0 <= index < len(options) else None
+
+    # --- state -----------------------------------------------------------------------
+
+    async def _seen(self, session: AsyncSession, inbound: Inbound, now: dt.datetime) -> bool:
+        key = f"{inbound.channel}:{inbound.message_id}"
+        if await session.get(SeenMessage, key) is not None:
+            return True
+        session.add(SeenMessage(key=key, expires_at=now + SEEN_ID_TTL))
+        await session.flush()
+        return False
+
+    async def _load(
+        self, session: AsyncSession, inbound: Inbound, now: dt.datetime
+    ) -> tuple[Contact, bool]:
+        contact = await session.get(Contact, inbound.alias)
+        if contact is None and inbound.previous_alias:
+            contact = await self._carry_over(session, inbound.previous_alias, inbound.alias)
+        if contact is None:
+            return self._new_contact(inbound, now), True
+        if now - contact.last_seen > self._idle and contact.ticket_id is None:
+            # A silent conversation closed; this is a new session that keeps only the
+            # language, country and discreet choice.
+            contact.state = State.NEW
+            contact.session_started = now
+            return contact, True
+        return contact, contact.state == State.NEW
+
+    async def _carry_over(
+        self, session: AsyncSession, old_alias: str, new_alias: str
+    ) -> Contact | None:
+        old = await session.get(Contact, old_alias)
+        if old is None:
+            return None
+        moved = Contact.model_validate(old.model_dump() | {"alias": new_alias})
+        await session.delete(old)
+        await session.flush()
+        session.add(moved)
+        if moved.ticket_id is not None:
+            ticket = await session.get(Ticket, moved.ticket_id)
+            if ticket is not None:
+                ticket.contact_alias = new_alias
+                session.add(ticket)
+        return moved
+
+    def _new_contact(self, inbound: Inbound, now: dt.datetime) -> Contact:
+        country = (inbound.country_hint or "").upper()
+        if country not in self._directory.countries:
+            country = self.settings.default_country
+        language = (
+            guess_language(inbound.text)
+            or language_for_telegram(inbound.language_hint)
+            or language_for_country(inbound.country_hint)
+        )
+        contact = Contact(
+            alias=inbound.alias,
+            channel=inbound.channel,
+            language=language or "en",
+            country=country,
+            state=State.NEW,
+            session_started=now,
+            last_seen=now,
+        )
+        if language is None:
+            # Unknown language: English, and the start handler offers the language menu.
+            contact.state = State.CHOOSING_LANGUAGE
+        return contact
+
+    async def _open_ticket(self, session: AsyncSession, contact: Contact) -> Ticket | None:
+        if contact.ticket_id is None:
+            return None
+        ticket = await session.get(Ticket, contact.ticket_id)
+        if ticket is None or ticket.status == TicketStatus.CLOSED:
+            contact.ticket_id = None
+            if contact.state in (State.QUEUED, State.CONNECTED):
+                contact.state = State.MAIN_MENU
+            return None
+        return ticket
+
+    async def _erase(self, session: AsyncSession, contact: Contact) -> None:
+        """Forget this person now: their state, their ticket's link, their chat ids."""
+        if contact.ticket_id is not None:
+            ticket = await session.get(Ticket, contact.ticket_id)
+            if ticket is not None and ticket.status != TicketStatus.CLOSED:
+                await self.queue.leave(session, ticket, self._clock())
+        await session.exec(delete(ChatMessageId).where(ChatMessageId.alias == contact.alias))  # type: ignore[call-overload]
+        if await session.get(Contact, contact.alias) is not None:
+            await session.delete(contact)
+
+    def _count(self, conversation: Conversation, now: dt.datetime) -> None:
+        contact = conversation.contact
+        metrics = ["message"] + ([f"topic:{conversation.topic}"] if conversation.topic else [])
+        for metric in metrics:
+            self._counts.add(
+                day=now.date(), channel=contact.channel, language=contact.language, metric=metric
+            )
+
+
+def _is_word(said: str, words: Catalogue, key: str) -> bool:
+    """True when the whole message is one of the keywords, in the person's language or English."""
+    if said in words.words(key):
+        return True
+    return words.fallback is not None and said in words.fallback.words(key)
+
+
+def _contains_danger(said: str, words: Catalogue) -> bool:
+    phrases = words.words("keywords.danger") + (
+        words.fallback.words("keywords.danger") if words.fallback else ()
+    )
+    padded = f" {said} "
+    for phrase in phrases:
+        if _unspaced_script(phrase):
+            if phrase in said:
+                return True
+        elif f" {phrase} " in padded or _word_boundary_match(said, phrase):
+            return True
+    return False
+
+
+def _unspaced_script(text: str) -> bool:
+    """Chinese and Thai do not separate words with spaces: match them as substrings."""
+    return any("\u4e00" <= char <= "\u9fff" or "\u0e00" <= char <= "\u0e7f" for char in text)
+
+
+def _word_boundary_match(said: str, phrase: str) -> bool:
+    start = said.find(phrase)
+    while start != -1:
+        end = start + len(phrase)
+        before_ok = start == 0 or not said[start - 1].isalnum()
+        after_ok = end == len(said) or not said[end].isalnum()
+        if before_ok and after_ok:
+            return True
+        start = said.find(phrase, start + 1)
+    return False

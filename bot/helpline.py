@@ -1,0 +1,102 @@
+"""The help line's parts, built once from settings and shared by every surface.
+
+Channels, the console, the CLI and the tests all get their engine, queue and relay
+from here, so there is one way to wire the help line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.aliases import AliasKeys
+from bot.counts import Counts
+from bot.crypto import Sealer
+from bot.db import SessionFactory, create_engine, session_factory
+from bot.delivery import Senders
+from bot.engine import Clock, Engine
+from bot.hotlines import directory
+from bot.models import utcnow
+from bot.queue import Queue
+from bot.relay import InProcessRelay, Relay
+from bot.settings import Settings
+from handlers import build_router
+
+
+@dataclass(slots=True)
+class Helpline:
+    settings: Settings
+    db: AsyncEngine
+    sessions: SessionFactory
+    relay: Relay
+    senders: Senders
+    queue: Queue
+    engine: Engine
+    aliases: AliasKeys
+    counts: Counts
+    clock: Clock
+
+    def sealer(self, purpose: str) -> Sealer:
+        return Sealer.from_secret(self.settings.secret_key.get_secret_value(), purpose)
+
+    async def start(self) -> None:
+        await self.relay.start()
+
+    async def stop(self) -> None:
+        await self.counts.flush(self.sessions)
+        await self.relay.stop()
+        await self.db.dispose()
+
+
+def build_relay(settings: Settings) -> Relay:
+    if settings.redis_url:
+        from bot.redis_relay import RedisRelay
+
+        return RedisRelay(settings.redis_url)
+    return InProcessRelay()
+
+
+def build_helpline(
+    settings: Settings, *, clock: Clock = utcnow, relay: Relay | None = None
+) -> Helpline:
+    secret = settings.secret_key.get_secret_value()
+    db = create_engine(settings.database_url)
+    sessions = session_factory(db)
+    relay = relay or build_relay(settings)
+    senders = Senders()
+    queue = Queue(
+        sessions=sessions,
+        relay=relay,
+        senders=senders,
+        address_sealer=Sealer.from_secret(secret, "reply-address"),
+        hold=dt.timedelta(seconds=settings.queue_hold_seconds),
+    )
+    aliases = AliasKeys(
+        Sealer.from_secret(secret, "alias-key-wrap"),
+        dt.timedelta(hours=settings.alias_key_rotation_hours),
+    )
+    counts = Counts()
+    engine = Engine(
+        settings=settings,
+        sessions=sessions,
+        aliases=aliases,
+        queue=queue,
+        router=build_router(),
+        directory=directory(),
+        counts=counts,
+        clock=clock,
+    )
+    return Helpline(
+        settings=settings,
+        db=db,
+        sessions=sessions,
+        relay=relay,
+        senders=senders,
+        queue=queue,
+        engine=engine,
+        aliases=aliases,
+        counts=counts,
+        clock=clock,
+    )

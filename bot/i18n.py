@@ -1,0 +1,180 @@
+"""Locale catalogues: monolingual gettext files read with Babel.
+
+Each catalogue maps a stable key (``welcome``, ``option.hotlines``) to the text in
+one language. A missing key falls back to English so a person always gets an answer;
+``helpline content check`` makes sure that never happens in a release.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from babel import Locale
+from babel.messages.pofile import read_po
+
+from content import LANGUAGES_FILE, LOCALES_DIR
+
+DEFAULT_LANGUAGE = "en"
+CATALOGUE_NAME = "helpline.po"
+REVIEWED_FLAG = "reviewed"
+UNREVIEWED_FLAG = "unreviewed"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    text: str
+    reviewed: bool
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    code: str
+    countries: tuple[str, ...]
+    telegram_codes: tuple[str, ...]
+    name: str | None = None
+
+    @property
+    def native_name(self) -> str:
+        name = self.name or Locale.parse(self.code).get_display_name(self.code) or self.code
+        return name[:1].upper() + name[1:]
+
+    @property
+    def direction(self) -> str:
+        return "rtl" if Locale.parse(self.code).text_direction == "rtl" else "ltr"
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    language: Language
+    entries: Mapping[str, Entry]
+    fallback: Catalogue | None = field(default=None, repr=False)
+
+    def text(self, key: str, *, discreet: bool = False, **params: str) -> str:
+        """Return the text for ``key`` with its placeholders filled."""
+        if discreet and self.has(f"{key}.discreet"):
+            key = f"{key}.discreet"
+        template = self.raw(key)
+        return template.format_map(_Params(params))
+
+    def has(self, key: str) -> bool:
+        return key in self.entries or (self.fallback is not None and self.fallback.has(key))
+
+    def raw(self, key: str) -> str:
+        entry = self.entries.get(key)
+        if entry is not None:
+            return entry.text
+        if self.fallback is not None:
+            return self.fallback.raw(key)
+        raise KeyError(key)
+
+    def words(self, key: str) -> tuple[str, ...]:
+        """Return the comma-separated keyword list stored under ``key``, normalised."""
+        own = self.entries.get(key)
+        text = own.text if own is not None else ""
+        return tuple(normalise(w) for w in text.split(",") if w.strip())
+
+    def first_word(self, key: str) -> str:
+        words = self.words(key) or (self.fallback.words(key) if self.fallback else ())
+        return words[0].upper() if words else ""
+
+    def country_name(self, code: str) -> str:
+        return str(Locale.parse(self.language.code).territories.get(code, code))
+
+
+class _Params(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        # A placeholder the caller did not fill is shown as-is rather than crashing a
+        # reply to someone who may be in danger; content check catches it before release.
+        return "{" + key + "}"
+
+
+_SPACE = re.compile(r"\s+")
+_EDGE_PUNCTUATION = ".,!?¡¿;:'\"()[]«»。！？،؟…"
+
+
+def normalise(text: str) -> str:
+    """Fold case, width and spacing so keywords match however they were typed."""
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
+    return _SPACE.sub(" ", folded).strip().strip(_EDGE_PUNCTUATION).strip()
+
+
+def placeholders(template: str) -> frozenset[str]:
+    return frozenset(
+        name for _, name, _, _ in string.Formatter().parse(template) if name is not None and name
+    )
+
+
+def read_catalogue_file(path: Path) -> dict[str, Entry]:
+    with path.open("rb") as handle:
+        catalog = read_po(handle, abort_invalid=True)
+    entries: dict[str, Entry] = {}
+    for message in catalog:
+        if not message.id or not isinstance(message.id, str) or not isinstance(message.string, str):
+            continue
+        lineno = message.lineno if isinstance(message.lineno, int) else 0
+        entries[message.id] = Entry(
+            text=message.string, reviewed=REVIEWED_FLAG in message.flags, line=lineno
+        )
+    return entries
+
+
+@cache
+def languages() -> tuple[Language, ...]:
+    with LANGUAGES_FILE.open("rb") as handle:
+        data = tomllib.load(handle)
+    return tuple(
+        Language(
+            code=code,
+            countries=tuple(spec.get("countries", ())),
+            telegram_codes=tuple(spec.get("telegram", (code,))),
+            name=spec.get("name"),
+        )
+        for code, spec in data["languages"].items()
+    )
+
+
+def language_codes() -> tuple[str, ...]:
+    return tuple(language.code for language in languages())
+
+
+def catalogue_path(code: str) -> Path:
+    return LOCALES_DIR / code / "LC_MESSAGES" / CATALOGUE_NAME
+
+
+@cache
+def catalogue(code: str) -> Catalogue:
+    """Return the catalogue for ``code``, falling back to English for unknown codes."""
+    by_code = {language.code: language for language in languages()}
+    if code not in by_code:
+        code = DEFAULT_LANGUAGE
+    fallback = None if code == DEFAULT_LANGUAGE else catalogue(DEFAULT_LANGUAGE)
+    path = catalogue_path(code)
+    entries = read_catalogue_file(path) if path.exists() else {}
+    return Catalogue(language=by_code[code], entries=entries, fallback=fallback)
+
+
+def language_for_telegram(code: str | None) -> str | None:
+    if not code:
+        return None
+    wanted = code.casefold()
+    for language in languages():
+        if wanted in language.telegram_codes or wanted.split("-")[0] == language.code:
+            return language.code
+    return None
+
+
+def language_for_country(country: str | None) -> str | None:
+    if not country:
+        return None
+    for language in languages():
+        if country.upper() in language.countries:
+            return language.code
+    return None

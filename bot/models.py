@@ -1,0 +1,141 @@
+"""Every table the help line has. None of them holds what anyone wrote.
+
+Contacts are keyed by alias (a keyed hash of channel and user id); the only way back
+to a person is the encrypted reply address on an open ticket, erased when it closes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import AutoString, Field, SQLModel
+
+from bot.states import Role, State, TicketStatus
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Contact(SQLModel, table=True):
+    """A person's place in the conversation: no words, no number."""
+
+    alias: str = Field(primary_key=True, max_length=64)
+    channel: str = Field(max_length=16)
+    language: str = Field(max_length=8)
+    country: str = Field(max_length=2)
+    state: State = Field(default=State.NEW, sa_type=AutoString(32))
+    discreet: bool = False
+    opted_out: bool = False
+    ticket_id: int | None = Field(default=None, index=True)
+    session_started: dt.datetime = Field(default_factory=utcnow)
+    last_seen: dt.datetime = Field(default_factory=utcnow, index=True)
+    last_queue_notice: dt.datetime | None = None
+
+
+class AliasKey(SQLModel, table=True):
+    """One rotation period's alias key, wrapped with the server secret; destroyed after use."""
+
+    __tablename__ = "alias_key"
+
+    epoch: int = Field(primary_key=True)
+    wrapped_key: bytes
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class SeenMessage(SQLModel, table=True):
+    """A provider message id already handled: the id only, kept briefly."""
+
+    __tablename__ = "seen_message"
+
+    key: str = Field(primary_key=True, max_length=128)
+    expires_at: dt.datetime = Field(index=True)
+
+
+class Ticket(SQLModel, table=True):
+    """A request to talk to a person. Metadata only; the address is encrypted and short-lived."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_alias: str | None = Field(default=None, max_length=64, index=True)
+    public_alias: str = Field(max_length=40)
+    channel: str = Field(max_length=16)
+    language: str = Field(max_length=8)
+    country: str = Field(max_length=2)
+    urgent: bool = False
+    status: TicketStatus = Field(default=TicketStatus.WAITING, sa_type=AutoString(16), index=True)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    claimed_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = Field(default=None, index=True)
+    hold_until: dt.datetime | None = None
+    advocate_id: int | None = Field(default=None, foreign_key="advocate.id", index=True)
+    address_ciphertext: bytes | None = None
+    outcomes: str = Field(default="", max_length=200)
+
+
+class Advocate(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    password_hash: str = Field(max_length=200)
+    totp_secret_ciphertext: bytes
+    totp_last_step: int = 0
+    role: Role = Field(default=Role.ADVOCATE, sa_type=AutoString(16))
+    languages: str = Field(default="en", max_length=100)
+    failed_logins: int = 0
+    locked_until: dt.datetime | None = None
+    active: bool = True
+    online_until: dt.datetime | None = None
+    """Set by the console's heartbeat; an advocate is online while this is in the future."""
+    max_chats: int = 3
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+    def language_codes(self) -> tuple[str, ...]:
+        return tuple(code for code in self.languages.split(",") if code)
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A server-side console session; the cookie holds a token whose hash is the key."""
+
+    __tablename__ = "console_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    advocate_id: int = Field(foreign_key="advocate.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    last_seen: dt.datetime = Field(default_factory=utcnow)
+    revoked_at: dt.datetime | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what and when in the console: never what was said."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    advocate_id: int | None = Field(default=None, index=True)
+    action: str = Field(max_length=40)
+    ticket_id: int | None = None
+    detail: str = Field(default="", max_length=120)
+    """A content-free code (an outcome code, a target advocate id); never free text."""
+
+
+class DailyCount(SQLModel, table=True):
+    """Aggregate counters: the only history the help line keeps."""
+
+    __tablename__ = "daily_count"
+
+    day: dt.date = Field(primary_key=True)
+    channel: str = Field(primary_key=True, max_length=16)
+    language: str = Field(primary_key=True, max_length=8)
+    metric: str = Field(primary_key=True, max_length=40)
+    count: int = 0
+
+
+class ChatMessageId(SQLModel, table=True):
+    """Telegram message ids in a chat, kept 48 hours so the person can wipe the chat."""
+
+    __tablename__ = "chat_message_id"
+
+    alias: str = Field(primary_key=True, max_length=64)
+    message_id: int = Field(primary_key=True)
+    sent_at: dt.datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,100 @@
+"""One typed settings object, read from the environment (and ``.env``).
+
+Outside ``demo`` the help line refuses to start without a real secret key: the key
+protects aliases, console sessions and the encrypted reply addresses.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET_PLACEHOLDER = "demo-only-not-secret"  # noqa: S105 - refused outside demo
+_MIN_SECRET_LENGTH = 32
+
+
+class UnsafeSettingsError(ValueError):
+    """Raised at start-up when a setting would put people at risk."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    mode: Literal["serve", "demo", "test"] = Field("serve", alias="HELPLINE_MODE")
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./var/helpline.db", alias="HELPLINE_DATABASE_URL"
+    )
+    redis_url: str | None = Field(None, alias="HELPLINE_REDIS_URL")
+    secret_key: SecretStr = Field(SecretStr(""), alias="HELPLINE_SECRET_KEY")
+    public_url: str = Field("http://127.0.0.1:8000", alias="HELPLINE_PUBLIC_URL")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", alias="HELPLINE_LOG_LEVEL"
+    )
+
+    idle_timeout_seconds: int = Field(15 * 60, alias="HELPLINE_IDLE_TIMEOUT_SECONDS", ge=60)
+    default_country: str = Field("US", alias="HELPLINE_DEFAULT_COUNTRY")
+    queue_hold_seconds: int = Field(30 * 60, alias="HELPLINE_QUEUE_HOLD_SECONDS", ge=60)
+    queue_update_interval_seconds: int = Field(
+        180, alias="HELPLINE_QUEUE_UPDATE_INTERVAL_SECONDS", ge=0
+    )
+
+    retention_person_hours: int = Field(24, alias="HELPLINE_RETENTION_PERSON_HOURS", ge=1)
+    retention_ticket_days: int = Field(30, alias="HELPLINE_RETENTION_TICKET_DAYS", ge=1)
+    retention_audit_days: int = Field(90, alias="HELPLINE_RETENTION_AUDIT_DAYS", ge=1)
+    alias_key_rotation_hours: int = Field(24, alias="HELPLINE_ALIAS_KEY_ROTATION_HOURS", ge=1)
+
+    console_idle_logout_minutes: int = Field(15, alias="HELPLINE_CONSOLE_IDLE_MINUTES", ge=1)
+    console_lockout_attempts: int = Field(5, alias="HELPLINE_CONSOLE_LOCKOUT_ATTEMPTS", ge=1)
+
+    twilio_account_sid: str | None = Field(None, alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: SecretStr | None = Field(None, alias="TWILIO_AUTH_TOKEN")
+    twilio_messaging_service_sid: str | None = Field(None, alias="TWILIO_MESSAGING_SERVICE_SID")
+    twilio_from_number: str | None = Field(None, alias="TWILIO_FROM_NUMBER")
+    twilio_api_base_url: str = Field("https://api.twilio.com", alias="TWILIO_API_BASE_URL")
+    twilio_delete_messages: bool = Field(True, alias="HELPLINE_TWILIO_DELETE_MESSAGES")
+
+    telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_webhook_secret: SecretStr | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
+    telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_values(self) -> Settings:
+        secret = self.secret_key.get_secret_value()
+        if self.mode == "serve":
+            if not secret or secret == DEMO_SECRET_PLACEHOLDER:
+                raise UnsafeSettingsError(
+                    "HELPLINE_SECRET_KEY is required outside demo; "
+                    "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+                )
+            if len(secret) < _MIN_SECRET_LENGTH:
+                raise UnsafeSettingsError(
+                    f"HELPLINE_SECRET_KEY must be at least {_MIN_SECRET_LENGTH} characters"
+                )
+        elif not secret:
+            # demo and test get a fresh random key per process: nothing they write is
+            # linkable after a restart, which is what a demo should show.
+            self.secret_key = SecretStr(secrets.token_urlsafe(48))
+        if self.twilio_auth_token and not self.public_url.startswith(("https://", "http://")):
+            raise UnsafeSettingsError("HELPLINE_PUBLIC_URL must be an absolute http(s) URL")
+        return self
+
+    @property
+    def is_demo(self) -> bool:
+        return self.mode in ("demo", "test")
+
+    @property
+    def sms_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token and self.telegram_webhook_secret)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")

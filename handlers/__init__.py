@@ -1,0 +1,13 @@
+"""Conversation topics, one module each, wired together here and nowhere else."""
+
+from bot.conversation import Router
+from handlers import exit, fallback, hotlines, language, referrals, safety, start, talk
+
+TOPICS = (start, language, hotlines, safety, referrals, talk, exit, fallback)
+
+
+def build_router() -> Router:
+    router = Router()
+    for topic in TOPICS:
+        topic.register(router)
+    return router

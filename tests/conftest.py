@@ -1,0 +1,98 @@
+"""Shared fixtures: a real database (SQLite always, PostgreSQL when it answers) and a help line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from bot.helpline import Helpline, build_helpline
+from bot.migrate import migrate
+from bot.models import utcnow
+from bot.settings import Settings
+from tests import services
+from tests.dialogue import Person
+
+
+class FrozenClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        self.now = start or utcnow()
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str | None]:
+    if not services.postgres_available():
+        yield None
+        return
+    name = services.create_database()
+    url = services.postgres_url(name)
+    import asyncio
+
+    asyncio.run(migrate(url))
+    yield url
+    services.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None
+) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/helpline.db"
+    services.require("PostgreSQL", postgres_database is not None)
+    assert postgres_database is not None
+    return postgres_database
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "HELPLINE_MODE": "test",
+        "HELPLINE_DATABASE_URL": database_url,
+        "HELPLINE_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "HELPLINE_PUBLIC_URL": "http://testserver",
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)
+
+
+async def prepare_database(url: str) -> None:
+    """SQLite: migrate a fresh file. PostgreSQL: empty the shared test database's tables."""
+    if url.startswith("sqlite"):
+        await migrate(url)
+        return
+    helpline_db = build_helpline(make_settings(url)).db
+    async with helpline_db.begin() as connection:
+        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await helpline_db.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+async def helpline(database_url: str, clock: FrozenClock) -> AsyncIterator[Helpline]:
+    await prepare_database(database_url)
+    line = build_helpline(make_settings(database_url), clock=clock)
+    await line.start()
+    yield line
+    await line.stop()
+
+
+@pytest.fixture
+def person(helpline: Helpline) -> Person:
+    return Person(helpline)
