@@ -22,7 +22,6 @@ from babel.messages.pofile import read_po
 from content import LANGUAGES_FILE, LOCALES_DIR
 
 DEFAULT_LANGUAGE = "en"
-CATALOGUE_NAME = "helpline.po"
 REVIEWED_FLAG = "reviewed"
 UNREVIEWED_FLAG = "unreviewed"
 
@@ -145,8 +144,24 @@ def language_codes() -> tuple[str, ...]:
     return tuple(language.code for language in languages())
 
 
-def catalogue_path(code: str) -> Path:
-    return LOCALES_DIR / code / "LC_MESSAGES" / CATALOGUE_NAME
+def catalogue_path(code: str, domain: str = "helpline") -> Path:
+    return LOCALES_DIR / code / "LC_MESSAGES" / f"{domain}.po"
+
+
+def catalogue_files(code: str) -> list[Path]:
+    """Every domain file of one language (helpline.po, canned.po, referrals.po …)."""
+    return sorted((LOCALES_DIR / code / "LC_MESSAGES").glob("*.po"))
+
+
+def read_language(code: str) -> dict[str, Entry]:
+    """Merge a language's domains into one key space; a key defined twice is an error."""
+    entries: dict[str, Entry] = {}
+    for path in catalogue_files(code):
+        for key, entry in read_catalogue_file(path).items():
+            if key in entries:
+                raise ValueError(f"{path.name}: key {key!r} is defined in two domains")
+            entries[key] = entry
+    return entries
 
 
 @cache
@@ -156,9 +171,7 @@ def catalogue(code: str) -> Catalogue:
     if code not in by_code:
         code = DEFAULT_LANGUAGE
     fallback = None if code == DEFAULT_LANGUAGE else catalogue(DEFAULT_LANGUAGE)
-    path = catalogue_path(code)
-    entries = read_catalogue_file(path) if path.exists() else {}
-    return Catalogue(language=by_code[code], entries=entries, fallback=fallback)
+    return Catalogue(language=by_code[code], entries=read_language(code), fallback=fallback)
 
 
 def language_for_telegram(code: str | None) -> str | None:
