@@ -1,0 +1,166 @@
+"""``helpline content check``: every locale complete, consistent and sized for SMS.
+
+Errors (exit 1): a key missing or extra against English, a placeholder mismatch, an
+entry flagged neither reviewed nor unreviewed, a number written into a translation,
+a quick-exit word that a carrier would take as an opt-out, a malformed hotline file.
+Warnings: flagged hotline numbers, entries not checked for 12 months, unreviewed text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from babel.messages.pofile import read_po
+
+from bot.hotlines import Directory, DirectoryError, directory
+from bot.i18n import (
+    DEFAULT_LANGUAGE,
+    REVIEWED_FLAG,
+    UNREVIEWED_FLAG,
+    Entry,
+    catalogue_files,
+    language_codes,
+    normalise,
+    placeholders,
+    read_language,
+)
+from bot.segments import measure
+
+CARRIER_WORDS = frozenset(
+    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout", "start", "unstop", "yes", "help", "info"}
+)
+STALE_AFTER = dt.timedelta(days=365)
+_DIGITS = re.compile(r"\d{3,}")
+_SAMPLE_VALUES = {
+    "exit_word": "EXIT",
+    "leave_word": "LEAVE",
+    "emergency": "911",
+    "hotline": "1-888-373-7888",
+    "child_line": "1-800-843-5678",
+    "report_line": "1-800-843-5678",
+    "country": "United States",
+    "name": "National Human Trafficking Hotline",
+    "number": "1-888-373-7888",
+    "keyword": "HELP",
+    "position": "3",
+    "minutes": "12",
+}
+
+
+@dataclass
+class Report:
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    segments: dict[str, dict[str, tuple[str, int]]] = field(default_factory=dict)
+    """language -> key -> (encoding, segments) for every person-facing message."""
+    unreviewed: dict[str, int] = field(default_factory=dict)
+
+
+def _is_keyword(key: str) -> bool:
+    return key.startswith("keywords.")
+
+
+def check_flags(code: str, report: Report) -> None:
+    for path in catalogue_files(code):
+        with path.open("rb") as handle:
+            catalog = read_po(handle)
+        for message in catalog:
+            if not message.id:
+                continue
+            flags = set(message.flags)
+            if REVIEWED_FLAG not in flags and UNREVIEWED_FLAG not in flags:
+                report.errors.append(f"{code}/{path.name}:{message.lineno}: {message.id} is flagged neither reviewed nor unreviewed")
+
+
+def check_language(code: str, english: dict[str, Entry], numbers: Iterable[str], report: Report) -> None:
+    try:
+        entries = read_language(code)
+    except ValueError as error:
+        report.errors.append(f"{code}: {error}")
+        return
+    for key in sorted(english.keys() - entries.keys()):
+        report.errors.append(f"{code}: missing key {key}")
+    for key in sorted(entries.keys() - english.keys()):
+        report.errors.append(f"{code}: key {key} is not in English")
+    check_flags(code, report)
+    sizes: dict[str, tuple[str, int]] = {}
+    for key, entry in sorted(entries.items()):
+        where = f"{code}:{entry.line}: {key}"
+        if key in english and placeholders(entry.text) != placeholders(english[key].text):
+            report.errors.append(f"{where}: placeholders {sorted(placeholders(entry.text))} differ from English {sorted(placeholders(english[key].text))}")
+        if not entry.text.strip():
+            report.errors.append(f"{where}: empty text")
+        if _is_keyword(key):
+            continue
+        if _DIGITS.search(entry.text) or any(number in entry.text for number in numbers):
+            report.errors.append(f"{where}: a number is written into the text; numbers come from content/hotlines.toml")
+        filled = entry.text.format_map({name: _SAMPLE_VALUES.get(name, "x" * 12) for name in placeholders(entry.text)})
+        segments = measure(filled)
+        sizes[key] = (segments.encoding, segments.count)
+    report.segments[code] = sizes
+    report.unreviewed[code] = sum(1 for entry in entries.values() if not entry.reviewed)
+    for key in ("keywords.exit", "keywords.leave_queue"):
+        words = {normalise(w) for w in entries.get(key, Entry("", False, 0)).text.split(",")}
+        clash = words & CARRIER_WORDS
+        if clash:
+            report.errors.append(f"{code}: {key} contains carrier keyword(s) {sorted(clash)}")
+
+
+def check_directory(directory_: Directory, today: dt.date, report: Report) -> None:
+    for number in directory_.numbers.values():
+        if not number.confirmed:
+            report.warnings.append(f"hotline {number.id}: flagged, confirm before launch: {number.flag}")
+        if today - number.checked > STALE_AFTER:
+            report.warnings.append(f"hotline {number.id}: last checked {number.checked}, more than 12 months ago")
+    for country in directory_.countries.values():
+        if country.urgent_number() is None:
+            report.errors.append(f"country {country.code}: no emergency number and no 24/7 line for danger replies")
+
+
+def check(today: dt.date | None = None) -> Report:
+    report = Report()
+    try:
+        hotlines = directory()
+    except DirectoryError as error:
+        report.errors.append(f"content/hotlines.toml: {error}")
+        return report
+    check_directory(hotlines, today or dt.date.today(), report)
+    numbers = [n.call or "" for n in hotlines.numbers.values() if n.call and len(n.call) > 4]
+    english = read_language(DEFAULT_LANGUAGE)
+    for code in language_codes():
+        check_language(code, english, numbers, report)
+    return report
+
+
+def segment_table(report: Report) -> str:
+    lines = [f"{'language':<9}{'encoding':<10}{'messages':>9}{'1 seg':>7}{'2 seg':>7}{'3+ seg':>7}{'max':>5}  unreviewed"]
+    for code, sizes in report.segments.items():
+        counts = [count for _, count in sizes.values()]
+        encodings = {encoding for encoding, _ in sizes.values()}
+        encoding = "UCS-2" if "UCS-2" in encodings else "GSM-7"
+        if encodings == {"GSM-7", "UCS-2"}:
+            encoding = "mixed"
+        lines.append(
+            f"{code:<9}{encoding:<10}{len(counts):>9}{counts.count(1):>7}{counts.count(2):>7}"
+            f"{sum(1 for c in counts if c >= 3):>7}{max(counts, default=0):>5}  {report.unreviewed.get(code, 0)}"
+        )
+    return "\n".join(lines)
+
+
+def run(*, verbose: bool = False) -> int:
+    report = check()
+    print("SMS segments per reply (placeholders filled with typical values):")
+    print(segment_table(report))
+    if verbose:
+        for code, sizes in report.segments.items():
+            for key, (encoding, count) in sizes.items():
+                print(f"  {code} {key}: {encoding} {count}")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    for error in report.errors:
+        print(f"error: {error}")
+    print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+    return 1 if report.errors else 0
