@@ -30,7 +30,21 @@ from bot.i18n import (
 from bot.segments import measure
 
 CARRIER_WORDS = frozenset(
-    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout", "start", "unstop", "yes", "help", "info"}
+    {
+        "stop",
+        "stopall",
+        "unsubscribe",
+        "cancel",
+        "end",
+        "quit",
+        "revoke",
+        "optout",
+        "start",
+        "unstop",
+        "yes",
+        "help",
+        "info",
+    }
 )
 STALE_AFTER = dt.timedelta(days=365)
 _DIGITS = re.compile(r"\d{3,}")
@@ -72,10 +86,14 @@ def check_flags(code: str, report: Report) -> None:
                 continue
             flags = set(message.flags)
             if REVIEWED_FLAG not in flags and UNREVIEWED_FLAG not in flags:
-                report.errors.append(f"{code}/{path.name}:{message.lineno}: {message.id} is flagged neither reviewed nor unreviewed")
+                report.errors.append(
+                    f"{code}/{path.name}:{message.lineno}: {message.id} is flagged neither reviewed nor unreviewed"
+                )
 
 
-def check_language(code: str, english: dict[str, Entry], numbers: Iterable[str], report: Report) -> None:
+def check_language(
+    code: str, english: dict[str, Entry], numbers: Iterable[str], report: Report
+) -> None:
     try:
         entries = read_language(code)
     except ValueError as error:
@@ -90,14 +108,20 @@ def check_language(code: str, english: dict[str, Entry], numbers: Iterable[str],
     for key, entry in sorted(entries.items()):
         where = f"{code}:{entry.line}: {key}"
         if key in english and placeholders(entry.text) != placeholders(english[key].text):
-            report.errors.append(f"{where}: placeholders {sorted(placeholders(entry.text))} differ from English {sorted(placeholders(english[key].text))}")
+            report.errors.append(
+                f"{where}: placeholders {sorted(placeholders(entry.text))} differ from English {sorted(placeholders(english[key].text))}"
+            )
         if not entry.text.strip():
             report.errors.append(f"{where}: empty text")
         if _is_keyword(key):
             continue
         if _DIGITS.search(entry.text) or any(number in entry.text for number in numbers):
-            report.errors.append(f"{where}: a number is written into the text; numbers come from content/hotlines.toml")
-        filled = entry.text.format_map({name: _SAMPLE_VALUES.get(name, "x" * 12) for name in placeholders(entry.text)})
+            report.errors.append(
+                f"{where}: a number is written into the text; numbers come from content/hotlines.toml"
+            )
+        filled = entry.text.format_map(
+            {name: _SAMPLE_VALUES.get(name, "x" * 12) for name in placeholders(entry.text)}
+        )
         segments = measure(filled)
         sizes[key] = (segments.encoding, segments.count)
     report.segments[code] = sizes
@@ -112,12 +136,18 @@ def check_language(code: str, english: dict[str, Entry], numbers: Iterable[str],
 def check_directory(directory_: Directory, today: dt.date, report: Report) -> None:
     for number in directory_.numbers.values():
         if not number.confirmed:
-            report.warnings.append(f"hotline {number.id}: flagged, confirm before launch: {number.flag}")
+            report.warnings.append(
+                f"hotline {number.id}: flagged, confirm before launch: {number.flag}"
+            )
         if today - number.checked > STALE_AFTER:
-            report.warnings.append(f"hotline {number.id}: last checked {number.checked}, more than 12 months ago")
+            report.warnings.append(
+                f"hotline {number.id}: last checked {number.checked}, more than 12 months ago"
+            )
     for country in directory_.countries.values():
         if country.urgent_number() is None:
-            report.errors.append(f"country {country.code}: no emergency number and no 24/7 line for danger replies")
+            report.errors.append(
+                f"country {country.code}: no emergency number and no 24/7 line for danger replies"
+            )
 
 
 def check(today: dt.date | None = None) -> Report:
@@ -136,7 +166,9 @@ def check(today: dt.date | None = None) -> Report:
 
 
 def segment_table(report: Report) -> str:
-    lines = [f"{'language':<9}{'encoding':<10}{'messages':>9}{'1 seg':>7}{'2 seg':>7}{'3+ seg':>7}{'max':>5}  unreviewed"]
+    lines = [
+        f"{'language':<9}{'encoding':<10}{'messages':>9}{'1 seg':>7}{'2 seg':>7}{'3+ seg':>7}{'max':>5}  unreviewed"
+    ]
     for code, sizes in report.segments.items():
         counts = [count for _, count in sizes.values()]
         encodings = {encoding for encoding, _ in sizes.values()}

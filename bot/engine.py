@@ -240,7 +240,8 @@ class Engine:
         old = await session.get(Contact, old_alias)
         if old is None:
             return None
-        moved = Contact.model_validate(old.model_dump() | {"alias": new_alias})
+        fields = {name: getattr(old, name) for name in Contact.model_fields}
+        moved = Contact(**(fields | {"alias": new_alias}))
         await session.delete(old)
         await session.flush()
         session.add(moved)

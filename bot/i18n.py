@@ -19,7 +19,10 @@ from pathlib import Path
 from babel import Locale
 from babel.messages.pofile import read_po
 
-from content import LANGUAGES_FILE, LOCALES_DIR
+import content
+from content import LANGUAGES_FILE
+
+LOCALES_DIR = content.LOCALES_DIR
 
 DEFAULT_LANGUAGE = "en"
 REVIEWED_FLAG = "reviewed"

@@ -81,7 +81,12 @@ async def test_quick_exit_in_the_persons_language(
 
 @pytest.mark.parametrize(("code", "greeting", "country", "danger"), LANGUAGES)
 async def test_idle_close_then_a_fresh_welcome(
-    helpline: Helpline, clock: FrozenClock, code: str, greeting: str, country: str | None, danger: str
+    helpline: Helpline,
+    clock: FrozenClock,
+    code: str,
+    greeting: str,
+    country: str | None,
+    danger: str,
 ) -> None:
     person = Person(helpline, country=country)
     await person.send(greeting)
@@ -91,7 +96,9 @@ async def test_idle_close_then_a_fresh_welcome(
     assert first_line(catalogue(code).raw("welcome")) in replies[0]
 
 
-async def test_telegram_language_code_picks_the_language_when_the_text_does_not(helpline: Helpline) -> None:
+async def test_telegram_language_code_picks_the_language_when_the_text_does_not(
+    helpline: Helpline,
+) -> None:
     person = Person(helpline, language_code="pt-br")
     replies = await person.send("ok")
     assert first_line(catalogue("pt").raw("welcome")) in replies[0]
@@ -110,8 +117,12 @@ async def test_arabic_replies_are_marked_right_to_left(helpline: Helpline) -> No
     assert {reply.direction for reply in turn.replies} == {"rtl"}
 
 
-@pytest.mark.parametrize("code", ["en", "es", "pt", "fr", "ro", "uk", "ru", "zh", "vi", "tl", "th", "ar"])
-async def test_every_language_can_be_chosen_and_answers_in_it(helpline: Helpline, code: str) -> None:
+@pytest.mark.parametrize(
+    "code", ["en", "es", "pt", "fr", "ro", "uk", "ru", "zh", "vi", "tl", "th", "ar"]
+)
+async def test_every_language_can_be_chosen_and_answers_in_it(
+    helpline: Helpline, code: str
+) -> None:
     person = Person(helpline, country="US")
     await person.send("hello")
     await person.send("language")

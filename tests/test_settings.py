@@ -1,0 +1,40 @@
+"""Settings refuse to start the help line with an unsafe secret."""
+
+import pytest
+
+from bot.settings import DEMO_SECRET_PLACEHOLDER, Settings
+
+
+def test_serve_mode_refuses_to_start_without_a_secret_key() -> None:
+    with pytest.raises(ValueError, match="HELPLINE_SECRET_KEY is required"):
+        Settings.model_validate({"HELPLINE_MODE": "serve", "HELPLINE_SECRET_KEY": ""})
+
+
+def test_serve_mode_refuses_the_demo_placeholder_and_short_keys() -> None:
+    with pytest.raises(ValueError):
+        Settings.model_validate(
+            {"HELPLINE_MODE": "serve", "HELPLINE_SECRET_KEY": DEMO_SECRET_PLACEHOLDER}
+        )
+    with pytest.raises(ValueError, match="at least"):
+        Settings.model_validate({"HELPLINE_MODE": "serve", "HELPLINE_SECRET_KEY": "short"})
+
+
+def test_demo_mode_gets_a_fresh_random_key_each_time() -> None:
+    first = Settings.model_validate({"HELPLINE_MODE": "demo"})
+    second = Settings.model_validate({"HELPLINE_MODE": "demo"})
+    assert len(first.secret_key.get_secret_value()) >= 32
+    assert first.secret_key.get_secret_value() != second.secret_key.get_secret_value()
+
+
+def test_secret_is_never_shown_in_the_settings_repr() -> None:
+    secret = "a-very-long-secret-value-that-must-not-leak-0123456789"
+    settings = Settings.model_validate({"HELPLINE_MODE": "serve", "HELPLINE_SECRET_KEY": secret})
+    assert secret not in repr(settings)
+
+
+def test_a_refused_secret_is_not_echoed_in_the_error() -> None:
+    with pytest.raises(ValueError) as refused:
+        Settings.model_validate(
+            {"HELPLINE_MODE": "serve", "HELPLINE_SECRET_KEY": "tooshort-but-secret"}
+        )
+    assert "tooshort-but-secret" not in str(refused.value)
