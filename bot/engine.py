@@ -11,6 +11,8 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import delete
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.aliases import AliasKeys
 from bot.conversation import Conversation, Router
 from bot.counts import Counts
-from bot.db import SessionFactory, transaction
+from bot.db import SessionFactory, is_sqlite, transaction
 from bot.hotlines import Directory
 from bot.i18n import Catalogue, catalogue, language_for_country, language_for_telegram, normalise
 from bot.language_detect import guess_language
@@ -56,6 +58,7 @@ class Engine:
         self._counts = counts
         self._clock = clock
         self._idle = dt.timedelta(seconds=settings.idle_timeout_seconds)
+        self._sqlite = is_sqlite(settings.database_url)
 
     async def identify(self, channel: Channel, user_id: str) -> tuple[str, str | None]:
         """Return (alias, previous-period alias) for a channel's user id. The id is not kept."""
@@ -150,6 +153,16 @@ class Engine:
                 await self.queue.mark_urgent(session, ticket)
                 conversation.queue_changed = True
 
+        if inbound.has_media:
+            await self._router.run(conversation, "media")
+            if not said:
+                # Nothing to act on but the picture: carry on where the person was.
+                if fresh:
+                    await self._router.run(conversation, "start")
+                elif contact.state not in (State.CONNECTED, State.QUEUED):
+                    await self._router.run(conversation, "menu")
+                return
+
         if (
             ticket is not None
             and ticket.status == TicketStatus.ACTIVE
@@ -211,12 +224,15 @@ class Engine:
     # --- state -----------------------------------------------------------------------
 
     async def _seen(self, session: AsyncSession, inbound: Inbound, now: dt.datetime) -> bool:
+        """Record the message id; True if it was already there. One statement, no SELECT."""
         key = f"{inbound.channel}:{inbound.message_id}"
-        if await session.get(SeenMessage, key) is not None:
-            return True
-        session.add(SeenMessage(key=key, expires_at=now + SEEN_ID_TTL))
-        await session.flush()
-        return False
+        values = {"key": key, "expires_at": now + SEEN_ID_TTL}
+        if self._sqlite:
+            record = sqlite_insert(SeenMessage).values(values).on_conflict_do_nothing()
+        else:
+            record = postgresql_insert(SeenMessage).values(values).on_conflict_do_nothing()
+        result = await session.exec(record)  # type: ignore[call-overload]
+        return bool(result.rowcount == 0)
 
     async def _load(
         self, session: AsyncSession, inbound: Inbound, now: dt.datetime
@@ -305,16 +321,28 @@ class Engine:
             )
 
 
+_keyword_lists: dict[tuple[int, str], tuple[Catalogue, tuple[str, ...]]] = {}
+
+
+def _words(words: Catalogue, key: str) -> tuple[str, ...]:
+    """A catalogue's keyword list, normalised once: every message checks a dozen of them."""
+    cached = _keyword_lists.get((id(words), key))
+    if cached is None or cached[0] is not words:
+        # The catalogue itself is kept in the entry, so its id cannot be reused meanwhile.
+        cached = _keyword_lists[(id(words), key)] = (words, words.words(key))
+    return cached[1]
+
+
 def _is_word(said: str, words: Catalogue, key: str) -> bool:
     """True when the whole message is one of the keywords, in the person's language or English."""
-    if said in words.words(key):
+    if said in _words(words, key):
         return True
-    return words.fallback is not None and said in words.fallback.words(key)
+    return words.fallback is not None and said in _words(words.fallback, key)
 
 
 def _contains_danger(said: str, words: Catalogue) -> bool:
-    phrases = words.words("keywords.danger") + (
-        words.fallback.words("keywords.danger") if words.fallback else ()
+    phrases = _words(words, "keywords.danger") + (
+        _words(words.fallback, "keywords.danger") if words.fallback else ()
     )
     padded = f" {said} "
     for phrase in phrases:

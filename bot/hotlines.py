@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from content import HOTLINES_FILE
 
-Kind = Literal["emergency", "trafficking", "child", "crisis"]
+Kind = Literal["emergency", "trafficking", "child", "crisis", "report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,12 @@ class Country:
         if self.referral is not None and self.referral.confirmed:
             return self.referral
         return _prefer_confirmed(tuple(n for n in self.lines if n.kind == "trafficking"))
+
+    def report_line(self) -> Number | None:
+        """Where an image of a child can be reported for removal: a child line with a web form first."""
+        children = tuple(n for n in self.lines if n.kind == "child")
+        with_web = tuple(n for n in children if n.web)
+        return _prefer_confirmed(with_web) or self.child_line()
 
     def child_line(self) -> Number | None:
         return (

@@ -44,6 +44,8 @@ class Inbound:
     country_hint: str | None = None
     message_id: str | None = None
     """The provider's id for this message, used only to ignore a redelivery."""
+    has_media: bool = False
+    """A picture, voice note or file came with it; the channel never fetched it."""
 
 
 @dataclass(frozen=True, slots=True)

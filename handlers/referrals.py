@@ -1,22 +1,173 @@
-"""Find services near you."""
+"""Find services near you: need first (a menu), then place, then cards.
+
+The place a person types (or a location shared on Telegram) is resolved and searched
+in the same turn and then forgotten: it is never stored, logged or echoed back. Only
+the chosen need is kept, in the conversation state. To see more results the person
+sends the place again. When nothing is found, the national line is the answer.
+"""
+
+from __future__ import annotations
 
 from collections.abc import Sequence
 
+from babel import Locale
+
 from bot.conversation import Conversation, Option, Router
+from bot.directory.cards import render_card
+from bot.directory.gazetteer import Place, resolve
+from bot.directory.needs import Need
+from bot.directory.search import ServiceCard, language_matches, search_all
+from bot.i18n import normalise
 from bot.states import State
+from bot.types import Channel
+
+PAGE_SIZE = 3
+_PLACE, _MORE = "services_place", "services_more"
 
 
-def services_options(_: Conversation) -> Sequence[Option]:
-    return (Option("hotlines", "option.hotlines"), Option("menu", "option.menu"))
+def need_label_key(need: Need) -> str:
+    return f"referrals.need.{need.value}"
 
 
-async def services(conversation: Conversation, _: str) -> None:
-    """Point to the national line that refers people to local services."""
+def place_state(need: Need) -> State:
+    return State(f"{_PLACE}:{need.value}")
+
+
+def more_state(need: Need) -> State:
+    return State(f"{_MORE}:{need.value}")
+
+
+def waiting_for_place(state: State) -> tuple[Need, int] | None:
+    """(need, page) when the conversation is waiting for a place, else None."""
+    kind, _, need = str(state).partition(":")
+    if kind not in (_PLACE, _MORE) or need not in Need.__members__.values():
+        return None
+    return Need(need), 0 if kind == _PLACE else 1
+
+
+# --- menus -------------------------------------------------------------------------------
+
+
+def need_options(_: Conversation) -> Sequence[Option]:
+    needs = [Option(f"services:need:{need.value}", need_label_key(need)) for need in Need]
+    return (*needs, Option("menu", "option.menu"))
+
+
+def place_options(_: Conversation) -> Sequence[Option]:
+    return (Option("services", "referrals.option.other_need"), Option("menu", "option.menu"))
+
+
+def more_options(conversation: Conversation) -> Sequence[Option]:
+    waiting = waiting_for_place(conversation.contact.state)
+    more = [Option(f"services:more:{waiting[0].value}", "referrals.option.more")] if waiting else []
+    return (*more, *place_options(conversation))
+
+
+# --- actions -----------------------------------------------------------------------------
+
+
+async def services(conversation: Conversation, argument: str) -> None:
+    """Ask which kind of help; then where; a shared location answers "where"."""
     conversation.topic = "services"
-    conversation.say("services.intro")
-    conversation.show_menu(State.SERVICES, "menu.main.title", services_options(conversation))
+    step, _, value = argument.partition(":")
+    if step == "need" and value in Need.__members__.values():
+        ask_place(conversation, Need(value), more=False)
+    elif step == "more" and value in Need.__members__.values():
+        ask_place(conversation, Need(value), more=True)
+    elif step == "place" and waiting_for_place(conversation.contact.state) is not None:
+        await typed_place(conversation)
+    else:
+        conversation.show_menu(
+            State.SERVICES_NEED, "referrals.need.title", need_options(conversation)
+        )
+
+
+def ask_place(conversation: Conversation, need: Need, *, more: bool) -> None:
+    if more:
+        key = "referrals.more.ask"
+    elif conversation.inbound.channel == Channel.TELEGRAM:
+        key = "referrals.ask_place.telegram"
+    else:
+        key = "referrals.ask_place"
+    state = more_state(need) if more else place_state(need)
+    conversation.show_menu(state, key, place_options(conversation))
+
+
+async def typed_need(conversation: Conversation) -> bool:
+    """Accept a need typed by its name ("shelter") as well as by its number."""
+    said = normalise(conversation.inbound.text)
+    for need in Need:
+        if said == normalise(conversation.t(need_label_key(need))):
+            ask_place(conversation, need, more=False)
+            return True
+    return False
+
+
+async def typed_place(conversation: Conversation) -> bool:
+    """Search near the place just sent, show the cards, and forget the place."""
+    waiting = waiting_for_place(conversation.contact.state)
+    if waiting is None:
+        return False
+    need, page = waiting
+    conversation.topic = "services"
+    contact = conversation.contact
+    place = resolve(conversation.inbound.text, country=contact.country)
+    if place is None:
+        conversation.show_menu(
+            contact.state, "referrals.unknown_place", place_options(conversation)
+        )
+        return True
+    cards, other_language = await _find(conversation, place, need)
+    shown = cards[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    label = conversation.t(need_label_key(need))
+    if not shown:
+        key = "referrals.none" if page == 0 else "referrals.more.none"
+        conversation.say(key, need=_lower_first(label), place=place.name)
+        conversation.show_menu(
+            place_state(need), "referrals.next.title", place_options(conversation)
+        )
+        return True
+    if other_language and page == 0:
+        language = Locale.parse(contact.language).get_display_name(contact.language) or ""
+        conversation.say("referrals.results.other_language", place=place.name, language=language)
+    elif page == 0:
+        conversation.say("referrals.results.title", need=label, place=place.name)
+    for card in shown:
+        conversation.say_text(render_card(card, conversation.catalogue, contact.channel))
+    has_more = page == 0 and len(cards) > PAGE_SIZE
+    next_state = more_state(need) if has_more else place_state(need)
+    options = more_options if has_more else place_options
+    conversation.show_menu(next_state, "referrals.next.title", options(conversation))
+    return True
+
+
+async def _find(
+    conversation: Conversation, place: Place, need: Need
+) -> tuple[list[ServiceCard], bool]:
+    """Services that speak the person's language; failing that, any near by."""
+    language = conversation.contact.language
+    found = await search_all(
+        conversation.session, place=place, need=need, language=language, now=conversation.now
+    )
+    if found or language_matches(language) is None:
+        return found, False
+    anyone = await search_all(
+        conversation.session, place=place, need=need, language=None, now=conversation.now
+    )
+    return anyone, bool(anyone)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def register(router: Router) -> None:
     router.action("services", services)
-    router.menu(State.SERVICES, services_options)
+    router.menu(State.SERVICES, need_options, "referrals.need.title")
+    router.menu(State.SERVICES_NEED, need_options, "referrals.need.title")
+    router.text(State.SERVICES_NEED, typed_need)
+    for need in Need:
+        router.menu(place_state(need), place_options, "referrals.next.title")
+        router.menu(more_state(need), more_options, "referrals.next.title")
+        router.text(place_state(need), typed_place)
+        router.text(more_state(need), typed_place)

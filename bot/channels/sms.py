@@ -1,19 +1,159 @@
-"""Placeholder until the sms channel lands (see its issue); registers no routes."""
+"""SMS over Twilio: signed webhooks in, TwiML replies out, nothing left at the carrier.
 
-from fastapi import APIRouter
+The adapter verifies, parses and renders; the engine decides what to say. Carrier
+keywords (STOP and friends) are recorded here and never reach the conversation.
+Pictures are never fetched: the person is told they are not kept and where a picture
+of a child can be reported.
+"""
 
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.background import BackgroundTask
+
+from bot.channels.sms_sender import SmsCounts, SmsSender, opted_out, status_url
+from bot.channels.sms_webhook import (
+    TWIML_TYPE,
+    SmsMessage,
+    country_of,
+    parse_message,
+    twiml,
+    verified_form,
+)
+from bot.channels.twilio_api import TwilioApi
 from bot.helpline import Helpline
+from bot.render import sms_parts_all
+from bot.types import Address, Channel, Inbound
+
+log = logging.getLogger(__name__)
+
+COUNTED_STATUSES = frozenset({"sent", "delivered", "undelivered", "failed", "read"})
+FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "read"})
+"""After these Twilio has nothing more to do with a message, so its record can go."""
+OPTED_OUT_CODE = "21610"
 
 
 class SmsChannel:
     def __init__(self, helpline: Helpline) -> None:
         self._helpline = helpline
+        self._counts = SmsCounts(helpline)
+        self._api = (
+            TwilioApi(helpline.settings, count=self._counts)
+            if helpline.settings.sms_enabled
+            else None
+        )
 
     def router(self) -> APIRouter:
-        return APIRouter()
+        """The webhook routes; without Twilio settings they answer 403 to everyone."""
+        api = APIRouter(prefix="/webhooks/twilio", include_in_schema=False)
+        api.add_api_route("/sms", self.inbound, methods=["POST"])
+        api.add_api_route("/status", self.status, methods=["POST"])
+        return api
 
     async def start(self) -> None:
-        return None
+        if self._api is not None:
+            sender = SmsSender(self._helpline, self._api, self._counts)
+            self._helpline.senders.register(Channel.SMS, sender)
 
     async def stop(self) -> None:
-        return None
+        if self._api is not None:
+            await self._api.close()
+
+    # --- webhooks --------------------------------------------------------------------
+
+    async def inbound(self, request: Request) -> Response:
+        """Answer one text message from a person with TwiML."""
+        form = await verified_form(self._helpline.settings, request)
+        if form is None:
+            return Response(status_code=403)
+        message = parse_message(form)
+        if message is None:
+            return Response(status_code=400)
+        # A database or Redis outage propagates to bot.faults, which answers 503.
+        bodies = await self._answer(message)
+        content = twiml(bodies, status_url=status_url(self._helpline))
+        # After the response is sent: the webhook answers first, the record goes next.
+        return Response(
+            content, media_type=TWIML_TYPE, background=BackgroundTask(self._forget, message.sid)
+        )
+
+    async def status(self, request: Request) -> Response:
+        """Count one delivery report; delete the message's record once Twilio is done."""
+        form = await verified_form(self._helpline.settings, request)
+        if form is None:
+            return Response(status_code=403)
+        sid = form.get("MessageSid") or form.get("SmsSid")
+        state = form.get("MessageStatus") or form.get("SmsStatus")
+        if not isinstance(sid, str) or not isinstance(state, str):
+            return Response(status_code=400)
+        if state in COUNTED_STATUSES:
+            self._counts(f"sms.status.{state}")
+        if form.get("ErrorCode") == OPTED_OUT_CODE:
+            number = form.get("To")
+            if isinstance(number, str) and number:
+                await self._opt_out(number)
+        if state in FINAL_STATUSES:
+            await self._forget(sid)
+        return Response(status_code=204)
+
+    async def _forget(self, sid: str) -> None:
+        """Delete a message record at Twilio in the background, when the operator wants that."""
+        if self._api is not None and self._helpline.settings.twilio_delete_messages:
+            self._api.delete_later(sid)
+
+    # --- one message -----------------------------------------------------------------
+
+    async def _answer(self, message: SmsMessage) -> list[str]:
+        """Decide the SMS bodies for one inbound message (empty: answer nothing)."""
+        engine = self._helpline.engine
+        if message.opts_out:
+            await self._opt_out(message.sender)
+            return []
+        aliases = await engine.identify(Channel.SMS, message.sender)
+        alias, previous = aliases
+        if message.opts_in and await opted_out(engine, aliases):
+            for each in (alias, previous):
+                if each is not None:
+                    await engine.set_opt_out(each, False)
+            self._counts("sms.opt_in")
+            log.info("sms opt-in recorded sid=%s", message.sid)
+            return []
+
+        country = country_of(message.sender)
+        turn = await engine.handle(
+            Inbound(
+                channel=Channel.SMS,
+                alias=alias,
+                previous_alias=previous,
+                text=message.body,
+                address=Address(Channel.SMS, message.sender),
+                has_media=message.media_count > 0,
+                country_hint=country,
+                message_id=message.sid,
+            )
+        )
+        if turn.duplicate:
+            self._counts("sms.duplicate")
+            log.info("sms redelivery ignored sid=%s", message.sid)
+            return []
+        if not turn.replies:
+            return []  # opted out, or words relayed to an advocate
+        words = await engine.language_of(alias)
+        if message.media_count:
+            self._counts("sms.media_refused", words.language.code)
+        bodies = sms_parts_all(turn.replies)
+        self._counts.bodies(bodies, words.language.code)
+        return bodies
+
+    async def _opt_out(self, number: str) -> None:
+        """Record a carrier opt-out under both current aliases; the carrier confirms it."""
+        engine = self._helpline.engine
+        alias, previous = await engine.identify(Channel.SMS, number)
+        for each in (alias, previous):
+            if each is not None:
+                await engine.set_opt_out(each, True)
+        self._counts("sms.opt_out")
+        log.info("sms opt-out recorded")
