@@ -112,7 +112,7 @@ class SimulatorPhones:
                 for r in event["replies"]
             ]
             await page[0].send_json(
-                {"replies": [reply_json(r, page[1]) for r in replies], "pushed": True}
+                {"replies": replies_json(replies, page[1]), "pushed": True}
             )
 
 
@@ -169,7 +169,7 @@ async def _converse(
             )
             await socket.send_json(
                 {
-                    "replies": [reply_json(r, style) for r in turn.replies],
+                    "replies": replies_json(turn.replies, style),
                     "ended": turn.end_session,
                     "forget": turn.forget_chat,
                 }
