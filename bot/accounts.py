@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 import pyotp
 from argon2 import PasswordHasher
-from sqlmodel import select
+from sqlmodel import col, select, update
 
 from bot.crypto import Sealer
 from bot.db import SessionFactory, transaction
@@ -69,3 +70,40 @@ async def add_advocate(
         advocate.active = True
         session.add(advocate)
     return advocate, totp_secret
+
+
+async def list_advocates(sessions: SessionFactory) -> list[Advocate]:
+    async with sessions() as session:
+        rows = await session.exec(select(Advocate).order_by(col(Advocate.name)))
+        return list(rows.all())
+
+
+async def set_active(sessions: SessionFactory, advocate_id: int, *, active: bool) -> None:
+    async with transaction(sessions) as session:
+        advocate = await session.get(Advocate, advocate_id)
+        if advocate is None:
+            raise AccountError("no such advocate")
+        advocate.active = active
+        if not active:
+            advocate.online_until = None
+        session.add(advocate)
+
+
+async def unlock(sessions: SessionFactory, advocate_id: int) -> None:
+    async with transaction(sessions) as session:
+        advocate = await session.get(Advocate, advocate_id)
+        if advocate is None:
+            raise AccountError("no such advocate")
+        advocate.locked_until = None
+        advocate.failed_logins = 0
+        session.add(advocate)
+
+
+async def mark_online(
+    sessions: SessionFactory, advocate_id: int, until: dt.datetime | None
+) -> None:
+    """Presence: the queue counts an advocate online while ``online_until`` is in the future."""
+    async with transaction(sessions) as session:
+        await session.exec(
+            update(Advocate).where(col(Advocate.id) == advocate_id).values(online_until=until)
+        )

@@ -33,6 +33,8 @@ class AliasKeys:
         self._sealer = sealer
         self._rotation = rotation
         self._cache: dict[int, bytes] = {}
+        self._missing: set[int] = set()
+        """Past periods known to have no key: only the current period's key is ever created."""
 
     def epoch(self, now: dt.datetime) -> int:
         return int(now.timestamp() // self._rotation.total_seconds())
@@ -41,10 +43,13 @@ class AliasKeys:
         cached = self._cache.get(epoch)
         if cached is not None:
             return cached
+        if not create and epoch in self._missing:
+            return None
         async with sessions() as session:
             row = await session.get(AliasKey, epoch)
         if row is None:
             if not create:
+                self._missing.add(epoch)
                 return None
             try:
                 async with transaction(sessions) as session:
@@ -62,7 +67,7 @@ class AliasKeys:
             # destroyed. Start the period afresh (old state simply becomes unlinkable).
             log.warning("alias key for epoch=%s unreadable; replacing it", epoch)
             async with transaction(sessions) as session:
-                await session.exec(delete(AliasKey).where(col(AliasKey.epoch) == epoch))  # type: ignore[call-overload]
+                await session.exec(delete(AliasKey).where(col(AliasKey.epoch) == epoch))
             return await self.key_for(sessions, epoch, create=create)
         self._cache[epoch] = key
         return key
@@ -76,6 +81,7 @@ class AliasKeys:
     ) -> tuple[str, str | None]:
         """Return (current alias, previous period's alias or None)."""
         current_epoch = self.epoch(now or utcnow())
+        self._forget_older_than(current_epoch - 1)
         current = await self.key_for(sessions, current_epoch, create=True)
         assert current is not None
         previous = await self.key_for(sessions, current_epoch - 1, create=False)
@@ -88,10 +94,17 @@ class AliasKeys:
     async def destroy_before(self, session: AsyncSession, epoch: int) -> int:
         """Destroy every key older than ``epoch``; return how many went."""
         rows = (await session.exec(select(AliasKey.epoch).where(col(AliasKey.epoch) < epoch))).all()
-        await session.exec(delete(AliasKey).where(col(AliasKey.epoch) < epoch))  # type: ignore[call-overload]
+        await session.exec(delete(AliasKey).where(col(AliasKey.epoch) < epoch))
         for old in rows:
             self._cache.pop(old, None)
         return len(rows)
 
     def forget_cache(self) -> None:
         self._cache.clear()
+        self._missing.clear()
+
+    def _forget_older_than(self, epoch: int) -> None:
+        """Drop keys of finished periods from memory; the database copy is purged later."""
+        for old in [e for e in self._cache if e < epoch]:
+            del self._cache[old]
+        self._missing = {e for e in self._missing if e >= epoch}

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
+from bot import faults, metrics
 from bot.channels import simulator, sms, telegram
 from bot.channels.base import ChannelAdapter
 from bot.console import routes as console
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
         openapi_url="/openapi.json" if settings.is_demo else None,
     )
     app.state.helpline = helpline
+    app.add_middleware(metrics.RequestMetrics)
+    faults.install(app)
 
     for channel in channels:
         app.include_router(channel.router())
@@ -64,6 +67,13 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
         }
         status = 200 if all(checks.values()) else 503
         return JSONResponse({"ready": status == 200, **checks}, status_code=status)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        body = await metrics.exposition(
+            helpline.sessions, helpline.clock(), relay_up=await helpline.relay.healthy()
+        )
+        return Response(body, media_type=metrics.CONTENT_TYPE)
 
     return app
 

@@ -73,14 +73,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     if args.telegram_polling:
+        if args.workers > 1:
+            # Telegram allows one getUpdates caller per bot; a second worker would conflict.
+            print("error: --telegram-polling runs with one worker only", file=sys.stderr)
+            return 2
         os.environ["HELPLINE_TELEGRAM_POLLING"] = "1"
     return _serve(settings, args.host, args.port, workers=args.workers)
 
 
 def _serve(settings: Settings, host: str, port: int, *, workers: int) -> int:
     from bot.logs import configure_logging
+    from bot.metrics import MULTIPROC_ENV, prepare_multiprocess
 
     configure_logging(settings.log_level)
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        # Workers share one port, so /metrics must sum them all (see bot/metrics.py).
+        prepare_multiprocess()
     uvicorn.run(
         "bot.asgi:app",
         host=host,
@@ -171,6 +179,12 @@ def cmd_purge(_: argparse.Namespace) -> int:
     return asyncio.run(purge_now(_settings()))
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot.counts import report_command
+
+    return asyncio.run(report_command(_settings(), days=args.days))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="helpline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -234,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
     sub.add_parser("purge", help="apply the retention rules now").set_defaults(run=cmd_purge)
+    report = sub.add_parser("report", help="daily aggregate counts as CSV (counts under 5 hidden)")
+    report.add_argument("--days", type=int, default=30)
+    report.set_defaults(run=cmd_report)
     return parser
 
 

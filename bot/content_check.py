@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from babel.messages.pofile import read_po
 
+from bot.directory.freshness import stale_entries
 from bot.hotlines import Directory, DirectoryError, directory
 from bot.i18n import (
     DEFAULT_LANGUAGE,
@@ -46,7 +47,6 @@ CARRIER_WORDS = frozenset(
         "info",
     }
 )
-STALE_AFTER = dt.timedelta(days=365)
 _DIGITS = re.compile(r"\d{3,}")
 _SAMPLE_VALUES = {
     "exit_word": "EXIT",
@@ -143,6 +143,7 @@ def check_directory(directory_: Directory, today: dt.date, report: Report) -> No
             report.warnings.append(
                 f"hotline {number.id}: last checked {number.checked}, more than 12 months ago"
             )
+    report.warnings.extend(f"hotline {entry}" for entry in stale_entries(directory_, today))
     for country in directory_.countries.values():
         if country.urgent_number() is None:
             report.errors.append(

@@ -1,18 +1,25 @@
 """Aggregate counters by day, channel, language and metric; the only history kept.
 
 Counts are gathered in memory and added to the database in one write per flush, so
-the webhook path does no extra write for them.
+the webhook path does no extra write for them. Ticket outcomes are counted from the
+closed tickets still held and, once retention deletes those, from the daily counts the
+purge leaves behind. Any count under five is suppressed wherever it is shown.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import sys
 from collections import Counter
+from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.db import SessionFactory, transaction
-from bot.models import DailyCount
+from bot.models import DailyCount, Ticket
+from bot.settings import Settings
+from bot.states import TicketStatus
 
 SUPPRESS_BELOW = 5
 """Counts under this are never shown or exported: small numbers can point to a person."""
@@ -51,3 +58,55 @@ class Counts:
 def suppressed(count: int) -> int | None:
     """Return the count to show, or None where it is too small to show safely."""
     return count if count >= SUPPRESS_BELOW else None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the daily report; ``count`` is None where it is suppressed."""
+
+    day: dt.date
+    channel: str
+    language: str
+    metric: str
+    count: int | None
+
+    @property
+    def shown(self) -> str:
+        return str(self.count) if self.count is not None else f"<{SUPPRESS_BELOW}"
+
+
+async def daily_report(sessions: SessionFactory, since: dt.date) -> list[Row]:
+    """Return the aggregate counts from ``since`` on, small counts suppressed."""
+    totals: Counter[tuple[dt.date, str, str, str]] = Counter()
+    async with sessions() as session:
+        for row in (await session.exec(select(DailyCount).where(DailyCount.day >= since))).all():
+            totals[(row.day, row.channel, row.language, row.metric)] += row.count
+        closed = await session.exec(
+            select(Ticket.closed_at, Ticket.channel, Ticket.language, Ticket.outcomes)
+            .where(Ticket.status == TicketStatus.CLOSED)
+            .where(col(Ticket.closed_at) >= dt.datetime.combine(since, dt.time(), dt.UTC))
+        )
+        for closed_at, channel, language, outcomes in closed.all():
+            assert closed_at is not None
+            for code in filter(None, outcomes.split(",")):
+                totals[(closed_at.date(), channel, language, f"outcome:{code}")] += 1
+    return [
+        Row(day, channel, language, metric, suppressed(count))
+        for (day, channel, language, metric), count in sorted(totals.items())
+    ]
+
+
+async def report_command(settings: Settings, *, days: int) -> int:
+    """Print the daily report as CSV for ``helpline report``."""
+    from bot.helpline import build_helpline
+
+    helpline = build_helpline(settings)
+    try:
+        rows = await daily_report(helpline.sessions, helpline.clock().date() - dt.timedelta(days))
+    finally:
+        await helpline.db.dispose()
+    out = csv.writer(sys.stdout)
+    out.writerow(("day", "channel", "language", "metric", "count"))
+    for row in rows:
+        out.writerow((row.day.isoformat(), row.channel, row.language, row.metric, row.shown))
+    return 0

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
+from bot import metrics
 from bot.types import Address, Channel, Reply
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,14 @@ class Senders:
         sender = self._senders.get(address.channel)
         if sender is None:
             log.warning("no sender registered for channel=%s", address.channel)
+            metrics.delivery_failed(address.channel, "no_sender")
             return False
         try:
-            return await sender.send(address, replies)
+            delivered = await sender.send(address, replies)
         except DeliveryError as error:
             log.warning("delivery failed channel=%s reason=%s", address.channel, error)
+            metrics.delivery_failed(address.channel, "error")
             return False
+        if not delivered:
+            metrics.delivery_failed(address.channel, "refused")
+        return delivered

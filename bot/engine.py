@@ -33,6 +33,8 @@ from bot.types import Channel, Inbound, Turn
 log = logging.getLogger(__name__)
 
 SEEN_ID_TTL = dt.timedelta(hours=2)
+ANY_TIME = frozenset({"exit", "forget"})
+"""Choices that act at once, even as the first message of a session or in a live chat."""
 Clock = Callable[[], dt.datetime]
 
 
@@ -168,24 +170,18 @@ class Engine:
             and ticket.status == TicketStatus.ACTIVE
             and contact.state == State.CONNECTED
         ):
-            if _is_word(said, words, "keywords.exit"):
-                await self._router.run(conversation, "exit")
-                return
-            await self.queue.refresh(session, ticket, inbound.address, conversation.now)
-            await self.queue.relay_from_person(ticket, inbound.text)
-            conversation.topic = conversation.topic or "relay"
+            await self._live(session, conversation, ticket, said)
             return
 
-        if fresh and not _is_word(said, words, "keywords.exit"):
+        keyword = self._keyword_payload(said, words, has_ticket=ticket is not None)
+        if fresh and keyword not in ANY_TIME and inbound.choice not in ANY_TIME:
             await self._router.run(conversation, "start")
             return
 
         if ticket is not None:
             await self.queue.refresh(session, ticket, inbound.address, conversation.now)
 
-        payload = self._keyword_payload(said, words, has_ticket=ticket is not None)
-        if payload is None:
-            payload = inbound.choice or self._numbered_choice(conversation, said)
+        payload = keyword or inbound.choice or self._numbered_choice(conversation, said)
         if payload is not None and await self._router.run(conversation, payload):
             return
         handler = self._router.text_handler(contact.state)
@@ -195,6 +191,26 @@ class Engine:
             await self._router.run(conversation, "menu")
             return
         await self._router.run(conversation, "fallback")
+
+    async def _live(
+        self, session: AsyncSession, conversation: Conversation, ticket: Ticket, said: str
+    ) -> None:
+        """In a live chat everything typed goes to the advocate, except the quick exit.
+
+        Buttons and commands (a choice) are not words the person wrote to the advocate:
+        only forget and exit act; a shared location or a menu press is not passed on.
+        """
+        inbound = conversation.inbound
+        leaving = inbound.choice if inbound.choice in ANY_TIME else None
+        if leaving is None and _is_word(said, conversation.catalogue, "keywords.exit"):
+            leaving = "exit"
+        if leaving is not None:
+            await self._router.run(conversation, leaving)
+            return
+        await self.queue.refresh(session, ticket, inbound.address, conversation.now)
+        if inbound.choice is None and inbound.text.strip():
+            await self.queue.relay_from_person(ticket, inbound.text)
+            conversation.topic = conversation.topic or "relay"
 
     def _keyword_payload(self, said: str, words: Catalogue, *, has_ticket: bool) -> str | None:
         keywords = [

@@ -52,9 +52,10 @@ class Helpline:
 
 def build_relay(settings: Settings) -> Relay:
     if settings.redis_url:
-        from bot.redis_relay import RedisRelay
+        from bot.redis_relay import RedisRelay, relay_namespace
 
-        return RedisRelay(settings.redis_url)
+        # Workers of one help line share a database; others on the same Redis stay apart.
+        return RedisRelay(settings.redis_url, namespace=relay_namespace(settings.database_url))
     return InProcessRelay()
 
 

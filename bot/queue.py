@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement
 from sqlmodel import col, func, select, update
@@ -27,6 +29,9 @@ from bot.public_alias import new_public_alias
 from bot.relay import QUEUE_TOPIC, Relay, ticket_topic
 from bot.states import State, TicketStatus
 from bot.types import Address, Channel, Reply
+
+if TYPE_CHECKING:
+    from bot.helpline import Helpline
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +143,12 @@ class Queue:
 
     async def leave(self, session: AsyncSession, ticket: Ticket, now: dt.datetime) -> None:
         """The person left the line or the chat: close without a message back."""
+        was_active = ticket.status == TicketStatus.ACTIVE
         self._close_fields(ticket, ("left",), now)
         session.add(ticket)
+        if was_active and ticket.id is not None:
+            # The advocate's open chat must learn at once that nobody is there any more.
+            await self._relay.publish(ticket_topic(ticket.id), {"type": "left"})
 
     async def place(self, session: AsyncSession, ticket: Ticket, now: dt.datetime) -> Place:
         assert ticket.id is not None
@@ -174,7 +183,7 @@ class Queue:
         now = utcnow()
         async with transaction(self._sessions) as session:
             result = await session.exec(
-                update(Ticket)  # type: ignore[call-overload]
+                update(Ticket)
                 .where(col(Ticket.id) == ticket_id)
                 .where(col(Ticket.status) == TicketStatus.WAITING)
                 .values(status=TicketStatus.ACTIVE, advocate_id=advocate_id, claimed_at=now)
@@ -207,10 +216,22 @@ class Queue:
         )
         return delivered
 
-    async def transfer(self, *, ticket_id: int, advocate_id: int, to_advocate: int | None) -> None:
-        """Hand the chat to another advocate, or back to the line when ``to_advocate`` is None."""
+    async def transfer(
+        self,
+        *,
+        ticket_id: int,
+        advocate_id: int,
+        to_advocate: int | None,
+        supervisor: bool = False,
+    ) -> None:
+        """Hand the chat to another advocate, or back to the line when ``to_advocate`` is None.
+
+        An advocate transfers their own chats; a supervisor may reassign anyone's.
+        """
         async with transaction(self._sessions) as session:
-            ticket = await self._own_open_ticket(session, ticket_id, advocate_id, any_advocate=True)
+            ticket = await self._own_open_ticket(
+                session, ticket_id, advocate_id, any_advocate=supervisor
+            )
             if to_advocate is None:
                 ticket.status = TicketStatus.WAITING
                 ticket.advocate_id = None
@@ -230,24 +251,45 @@ class Queue:
         )
         await self.announce()
 
-    async def close(self, *, ticket_id: int, advocate_id: int, outcomes: Sequence[str]) -> None:
+    async def close(
+        self,
+        *,
+        ticket_id: int,
+        advocate_id: int,
+        outcomes: Sequence[str],
+        supervisor: bool = False,
+    ) -> None:
         """End the chat: one closing message to the person, then the address is erased."""
         unknown = [code for code in outcomes if code not in OUTCOME_CODES]
-        if unknown:
+        if unknown or not outcomes:
             raise TicketError("unknown outcome code")
         async with self._sessions() as session:
-            ticket = await self._own_open_ticket(session, ticket_id, advocate_id, any_advocate=True)
-        await self._notify_person(ticket, "talk.closed")
+            ticket = await self._own_open_ticket(
+                session, ticket_id, advocate_id, any_advocate=supervisor
+            )
         async with transaction(self._sessions) as session:
-            fresh = await session.get(Ticket, ticket_id)
-            assert fresh is not None
-            contact = await self._contact(session, fresh)
-            if contact is not None:
+            # Only the close that moves the ticket out of ACTIVE speaks: a second close,
+            # or the person leaving at the same moment, sends nothing more.
+            result = await session.exec(
+                update(Ticket)
+                .where(col(Ticket.id) == ticket_id)
+                .where(col(Ticket.status) == TicketStatus.ACTIVE)
+                .values(
+                    status=TicketStatus.CLOSED,
+                    closed_at=utcnow(),
+                    outcomes=",".join(outcomes),
+                    address_ciphertext=None,
+                    contact_alias=None,
+                )
+            )
+            if result.rowcount != 1:
+                raise TicketError("ticket is not open")
+            contact = await self._contact(session, ticket)
+            if contact is not None and contact.ticket_id == ticket_id:
                 contact.state = State.MAIN_MENU
                 contact.ticket_id = None
                 session.add(contact)
-            self._close_fields(fresh, outcomes, utcnow())
-            session.add(fresh)
+        await self._notify_person(ticket, "talk.closed")
         log.info("ticket closed id=%s outcomes=%s", ticket_id, ",".join(outcomes))
         await self._relay.publish(ticket_topic(ticket_id), {"type": "closed"})
         await self.announce()
@@ -280,6 +322,13 @@ class Queue:
                 for t in rows.all()
             ]
 
+    async def discreet(self, ticket_id: int) -> bool:
+        """Whether the person on this ticket asked for discreet wording."""
+        async with self._sessions() as session:
+            ticket = await session.get(Ticket, ticket_id)
+            contact = await self._contact(session, ticket) if ticket is not None else None
+            return bool(contact and contact.discreet)
+
     async def expire(self, now: dt.datetime) -> int:
         """Close waiting tickets whose hold has run out. Nothing is sent: the session is over."""
         async with transaction(self._sessions) as session:
@@ -302,6 +351,96 @@ class Queue:
             log.info("expired waiting tickets count=%s", len(rows))
             await self.announce()
         return len(rows)
+
+    # --- news for people waiting ----------------------------------------------------
+
+    async def send_place_updates(self, now: dt.datetime, interval: dt.timedelta) -> int:
+        """Tell people in line their new place when it moved a lot; at most once per interval."""
+        due: list[tuple[Ticket, Contact, Place]] = []
+        async with self._sessions() as session:
+            rows = await session.exec(
+                select(Ticket, Contact)
+                .join(Contact, col(Contact.alias) == col(Ticket.contact_alias))
+                .where(Ticket.status == TicketStatus.WAITING)
+                .where(col(Ticket.address_ciphertext).is_not(None))
+                .where(Contact.state == State.QUEUED)
+                .where(col(Contact.opted_out).is_(False))
+            )
+            for ticket, contact in rows.all():
+                told = contact.last_queue_notice or ticket.created_at
+                if now - _aware(told) < interval:
+                    continue
+                place = await self.place(session, ticket, now)
+                before = await self._position_at(session, ticket, place.position, _aware(told))
+                if _moved_a_lot(before, place.position):
+                    due.append((ticket, contact, place))
+        sent = 0
+        for ticket, contact, place in due:
+            if await self._take_notice_turn(contact, now) and await self._tell_place(
+                ticket, contact, place
+            ):
+                sent += 1
+        if sent:
+            log.info("queue place updates sent count=%s", sent)
+        return sent
+
+    async def _position_at(
+        self, session: AsyncSession, ticket: Ticket, position: int, then: dt.datetime
+    ) -> int:
+        """Estimate the place this ticket had at ``then`` from who left and who arrived ahead."""
+        departed = await session.exec(
+            select(func.count())
+            .select_from(Ticket)
+            .where(col(Ticket.id) != ticket.id)
+            .where(Ticket.status != TicketStatus.WAITING)
+            .where(col(Ticket.created_at) <= then)
+            .where(self._ahead_of(ticket))
+            .where(
+                (col(Ticket.claimed_at) > then)
+                | (col(Ticket.claimed_at).is_(None) & (col(Ticket.closed_at) > then))
+            )
+        )
+        arrived = await session.exec(
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.status == TicketStatus.WAITING)
+            .where(col(Ticket.created_at) > then)
+            .where(self._ahead_of(ticket))
+        )
+        return max(1, position + int(departed.one()) - int(arrived.one()))
+
+    async def _take_notice_turn(self, contact: Contact, now: dt.datetime) -> bool:
+        """Claim this notice across workers: only one of them moves the timestamp."""
+        async with transaction(self._sessions) as session:
+            told = col(Contact.last_queue_notice)
+            same = (
+                told.is_(None)
+                if contact.last_queue_notice is None
+                else told == contact.last_queue_notice
+            )
+            result = await session.exec(
+                update(Contact)
+                .where(col(Contact.alias) == contact.alias)
+                .where(same)
+                .values(last_queue_notice=now)
+            )
+            return bool(result.rowcount == 1)
+
+    async def _tell_place(self, ticket: Ticket, contact: Contact, place: Place) -> bool:
+        address = self.open_address(ticket)
+        if address is None:
+            return False
+        words = catalogue(ticket.language)
+        text = words.text(
+            "queue.update",
+            discreet=contact.discreet,
+            position=str(place.position),
+            minutes=str(place.wait_minutes),
+            leave_word=words.first_word("keywords.leave_queue"),
+        )
+        return await self._senders.send(
+            address, [Reply(text=text, direction=words.language.direction)]
+        )
 
     # --- helpers -------------------------------------------------------------------
 
@@ -376,3 +515,23 @@ class Queue:
         ticket.outcomes = ",".join(outcomes)
         ticket.address_ciphertext = None
         ticket.contact_alias = None
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite may hand back naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _moved_a_lot(before: int, now: int) -> bool:
+    """First in line, or moved by a third of the line (at least two places)."""
+    if before == now:
+        return False
+    if now == 1:
+        return True
+    return abs(before - now) >= max(2, math.ceil(before / 3))
+
+
+async def send_queue_updates(helpline: Helpline) -> int:
+    """Housekeeping: send due place updates to people in line; return how many were sent."""
+    interval = dt.timedelta(seconds=helpline.settings.queue_update_interval_seconds)
+    return await helpline.queue.send_place_updates(helpline.clock(), interval)

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+import bot.directory.models  # the referral directory tables
 import bot.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from bot.db import create_engine
 

@@ -1,19 +1,259 @@
-"""Placeholder until the telegram channel lands (see its issue); registers no routes."""
+"""The Telegram channel: a webhook that checks Telegram's secret token, and a bot that answers.
 
-from fastapi import APIRouter
+python-telegram-bot 22 runs without an updater inside the app's lifespan and is used
+as a Bot API client only; the conversation lives in the engine. ``helpline serve
+--telegram-polling`` fetches updates with getUpdates instead (development without a
+public URL) and feeds them through the same code as the webhook.
+"""
 
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import os
+import re
+import sys
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from telegram import Bot, BotCommand, Update
+from telegram.error import Conflict, InvalidToken, TelegramError
+from telegram.ext import Application
+
+from bot import faults
+from bot.channels.telegram_handler import UpdateHandler
+from bot.channels.telegram_ids import purge_chat_ids
+from bot.channels.telegram_sender import SendLimits, TelegramSender
 from bot.helpline import Helpline
+from bot.i18n import Catalogue, catalogue, languages
+from bot.settings import Settings
+from bot.types import Channel
+
+__all__ = ["ALLOWED_UPDATES", "TelegramChannel", "purge_chat_ids", "set_webhook_command"]
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/telegram"
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member", "channel_post")
+"""Edited messages are not asked for: the bot answers each message once."""
+COMMANDS = ("start", "menu", "language", "forget", "help")
+DEFAULT_LIMITS = SendLimits()
+MAX_UPDATE_BYTES = 1_000_000
+POLL_SECONDS = 25
+DRAIN_SECONDS = 10.0
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+TelegramApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 class TelegramChannel:
-    def __init__(self, helpline: Helpline) -> None:
+    def __init__(self, helpline: Helpline, *, limits: SendLimits | None = None) -> None:
         self._helpline = helpline
+        self._settings = helpline.settings
+        self._limits = limits or DEFAULT_LIMITS
+        self._application: TelegramApplication | None = None
+        self._handler: UpdateHandler | None = None
+        self._polling: asyncio.Task[None] | None = None
+        self._starting = asyncio.Lock()
 
     def router(self) -> APIRouter:
-        return APIRouter()
+        router = APIRouter()
+        if self._settings.telegram_enabled:
+            router.add_api_route(
+                WEBHOOK_PATH, self.webhook, methods=["POST"], include_in_schema=False
+            )
+        return router
 
     async def start(self) -> None:
-        return None
+        if not self._settings.telegram_enabled:
+            return
+        self._application = build_application(self._settings)
+        sender = TelegramSender(self._application.bot, self._helpline, self._limits)
+        self._helpline.senders.register(Channel.TELEGRAM, sender)
+        self._handler = UpdateHandler(self._helpline, sender)
+        await self._ready()
+        if os.environ.get("HELPLINE_TELEGRAM_POLLING") == "1":
+            self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
 
     async def stop(self) -> None:
-        return None
+        if self._polling is not None:
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+        if self._handler is not None:
+            await self._handler.jobs.drain(DRAIN_SECONDS)
+        application = self._application
+        if application is not None:
+            if application.running:
+                await application.stop()
+            await application.shutdown()
+            # If getMe never succeeded the application was never initialised, but the
+            # bot's HTTP clients were opened: close them too (a no-op otherwise).
+            await application.bot.shutdown()
+
+    async def webhook(self, request: Request) -> Response:
+        """Take one update from Telegram: check the secret token, then answer it."""
+        if not self._authentic(request.headers.get("X-Telegram-Bot-Api-Secret-Token")):
+            return Response(status_code=403)
+        body = await request.body()
+        if len(body) > MAX_UPDATE_BYTES:
+            return Response(status_code=413)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return Response(status_code=400)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return Response(status_code=400)
+        if self._handler is None or self._application is None or not await self._ready():
+            # Telegram delivers the update again later.
+            return Response(status_code=503)
+        try:
+            update = Update.de_json(data, self._application.bot)
+        except (KeyError, TypeError, ValueError):
+            log.warning("telegram update could not be read update_id=%d", data["update_id"])
+            return Response(status_code=400)
+        try:
+            await self._handler.handle(update)
+        except faults.SERVICE_ERRORS:
+            raise  # bot.faults answers 503 with Retry-After; Telegram redelivers
+        except Exception as error:
+            # Nothing was kept for this update, so Telegram's redelivery is answered fresh.
+            log.warning(
+                "telegram update failed update_id=%d error=%s",
+                update.update_id,
+                type(error).__name__,
+            )
+            return Response(status_code=500)
+        return Response(status_code=200)
+
+    def _authentic(self, token: str | None) -> bool:
+        expected = self._settings.telegram_webhook_secret
+        if expected is None or token is None:
+            return False
+        return hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
+
+    async def _ready(self) -> bool:
+        """Start the PTB application once (getMe); retried on the next update if it failed."""
+        application = self._application
+        if application is None:
+            return False
+        async with self._starting:
+            if application.running:
+                return True
+            try:
+                await application.initialize()
+                await application.start()
+            except InvalidToken:
+                log.error("TELEGRAM_BOT_TOKEN was refused by the Bot API")
+                return False
+            except TelegramError as error:
+                log.warning("telegram bot not reachable yet: %s", type(error).__name__)
+                return False
+        return True
+
+    async def _poll(self) -> None:
+        """Fetch updates with getUpdates and answer them like webhook deliveries."""
+        assert self._application is not None and self._handler is not None
+        bot = self._application.bot
+        offset: int | None = None
+        dropped_webhook = False
+        while True:
+            try:
+                if not await self._ready():
+                    await asyncio.sleep(5)
+                    continue
+                if not dropped_webhook:
+                    # Telegram refuses getUpdates while a webhook is set.
+                    await bot.delete_webhook(drop_pending_updates=False)
+                    dropped_webhook = True
+                updates = await bot.get_updates(
+                    offset=offset, timeout=POLL_SECONDS, allowed_updates=list(ALLOWED_UPDATES)
+                )
+            except Conflict:
+                log.warning("another getUpdates or a webhook is active; retrying")
+                await asyncio.sleep(5)
+                continue
+            except TelegramError as error:
+                log.warning("telegram polling failed: %s", type(error).__name__)
+                await asyncio.sleep(2)
+                continue
+            for update in updates:
+                offset = update.update_id + 1
+                try:
+                    await self._handler.handle(update)
+                except Exception as error:
+                    log.warning(
+                        "telegram update failed update_id=%d error=%s",
+                        update.update_id,
+                        type(error).__name__,
+                    )
+
+
+def build_application(settings: Settings) -> TelegramApplication:
+    """A PTB application without an updater, pointed at ``TELEGRAM_API_BASE_URL``."""
+    assert settings.telegram_bot_token is not None
+    base = settings.telegram_api_base_url.rstrip("/")
+    application: TelegramApplication = (
+        Application.builder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .updater(None)
+        .base_url(f"{base}/bot")
+        .base_file_url(f"{base}/file/bot")
+        .build()
+    )
+    return application
+
+
+def build_bot(settings: Settings) -> Bot:
+    assert settings.telegram_bot_token is not None
+    base = settings.telegram_api_base_url.rstrip("/")
+    return Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+    )
+
+
+def bot_commands(words: Catalogue) -> list[BotCommand]:
+    """The command menu in one language, described from its catalogue."""
+    return [BotCommand(name, words.text(f"telegram.command.{name}")) for name in COMMANDS]
+
+
+async def set_webhook_command(settings: Settings) -> int:
+    """Register the webhook (secret token, update types) and the command menu in every language."""
+    if not settings.telegram_enabled:
+        print("error: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET first", file=sys.stderr)
+        return 2
+    assert settings.telegram_webhook_secret is not None
+    secret = settings.telegram_webhook_secret.get_secret_value()
+    if not _SECRET_TOKEN.match(secret):
+        print(
+            "error: TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -",
+            file=sys.stderr,
+        )
+        return 2
+    url = settings.public_url.rstrip("/") + WEBHOOK_PATH
+    if not url.startswith("https://"):
+        print("note: Telegram accepts only https:// webhook URLs", file=sys.stderr)
+    try:
+        async with build_bot(settings) as bot:
+            await bot.set_webhook(
+                url=url,
+                secret_token=secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+                drop_pending_updates=False,
+            )
+            for language in languages():
+                await bot.set_my_commands(
+                    bot_commands(catalogue(language.code)), language_code=language.code
+                )
+            # Everyone whose app language is none of these gets the English menu.
+            await bot.set_my_commands(bot_commands(catalogue("en")))
+    except TelegramError as error:
+        print(f"error: Telegram refused ({type(error).__name__})", file=sys.stderr)
+        return 1
+    print(f"Webhook set to {url}; command menu set in {len(languages())} languages.")
+    return 0

@@ -1,9 +1,287 @@
-"""Placeholder until the console lands (see its issue)."""
+"""The advocate console at /console: login, the live page, accounts, static files, WebSocket."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
+import asyncio
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, WebSocket
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlmodel import select
+
+from bot.accounts import (
+    TOTP_PURPOSE,
+    AccountError,
+    add_advocate,
+    enrolment_uri,
+    list_advocates,
+    new_password,
+    set_active,
+    unlock,
+)
+from bot.console import auth
+from bot.console.audit import record
+from bot.console.live import ADVOCATE_OUTCOMES, ConsoleSocket
+from bot.console.security import (
+    LOGIN_CSRF_COOKIE,
+    SecureRoute,
+    allowed_origins,
+    session_cookie,
+)
 from bot.helpline import Helpline
+from bot.i18n import language_codes
+from bot.models import Advocate
+from bot.states import Role
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+STATIC = {"console.js": "text/javascript", "console.css": "text/css"}
+OUTCOME_LABELS = {
+    "hotline_given": "Hotline number given",
+    "referral_shelter": "Referred: shelter",
+    "referral_legal": "Referred: legal help",
+    "referral_medical": "Referred: medical care",
+    "referral_labour": "Referred: labour rights",
+    "safety_planning": "Safety planning",
+    "no_response": "No response",
+    "misuse": "Misuse",
+}
+DEMO_ACCOUNT = "demo"
+
+_templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    enable_async=False,
+)
+
+
+def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(_templates.get_template(name).render(**context), status_code=status_code)
+
+
+def _field(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
 
 
 def router(helpline: Helpline) -> APIRouter:
-    return APIRouter()
+    settings = helpline.settings
+    cookie = session_cookie(settings)
+    api = APIRouter(prefix="/console", include_in_schema=False, route_class=SecureRoute)
+
+    async def current(request: Request, *, touch: bool = False) -> auth.Staff | None:
+        return await auth.staff_for(helpline, request.cookies.get(cookie), touch=touch)
+
+    async def checked(request: Request) -> tuple[auth.Staff | None, Any]:
+        """The session's staff and form, or (None, None) when the CSRF token does not match."""
+        staff = await current(request, touch=True)
+        form = await request.form()
+        if staff is None or not auth.csrf_matches(_field(form, "csrf"), staff.csrf_token):
+            return None, None
+        return staff, form
+
+    async def demo_code() -> str | None:
+        if settings.mode != "demo":
+            return None
+        async with helpline.sessions() as session:
+            demo = (
+                await session.exec(select(Advocate).where(Advocate.name == DEMO_ACCOUNT))
+            ).first()
+        return auth.current_code(helpline, demo) if demo is not None else None
+
+    async def login_page(error: str | None = None, status_code: int = 200) -> Response:
+        token = secrets.token_urlsafe(32)
+        response = render(
+            "login.html",
+            status_code,
+            csrf=token,
+            error=error,
+            demo_code=await demo_code(),
+            demo_account=DEMO_ACCOUNT,
+        )
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=settings.secure_cookies,
+            path="/console",
+        )
+        return response
+
+    @api.get("")
+    async def console_page(request: Request) -> Response:
+        staff = await current(request)
+        if staff is None:
+            return RedirectResponse("/console/login", status_code=303)
+        return render(
+            "console.html",
+            staff=staff,
+            csrf=staff.csrf_token,
+            outcomes=[(code, OUTCOME_LABELS.get(code, code)) for code in ADVOCATE_OUTCOMES],
+            idle_minutes=settings.console_idle_logout_minutes,
+        )
+
+    @api.get("/session")
+    async def session_alive(request: Request) -> Response:
+        """Let the page tell a dropped connection from an ended session."""
+        return Response(status_code=204 if await current(request) else 401)
+
+    @api.get("/login")
+    async def login_form(request: Request) -> Response:
+        expired = request.query_params.get("expired") == "1"
+        return await login_page(
+            "You were logged out after a period of inactivity." if expired else None
+        )
+
+    @api.post("/login")
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not expected or not auth.csrf_matches(_field(form, "csrf"), expected):
+            return Response("Forbidden", status_code=403)
+        try:
+            _, token = await auth.log_in(
+                helpline,
+                name=_field(form, "name")[:80],
+                password=_field(form, "password")[:200],
+                code=_field(form, "code")[:12],
+            )
+        except auth.LoginFailed:
+            return await login_page(
+                "Login failed: wrong name, password or code, or the account is locked for a while.",
+                401,
+            )
+        response = RedirectResponse("/console", status_code=303)
+        response.set_cookie(
+            cookie,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=settings.secure_cookies,
+            path="/",
+        )
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
+        return response
+
+    @api.post("/logout")
+    async def logout(request: Request) -> Response:
+        staff, _ = await checked(request)
+        if staff is None:
+            return Response("Forbidden", status_code=403)
+        await auth.revoke(helpline, staff.token_hash)
+        await record(helpline, action="logout", advocate_id=staff.id)
+        response = RedirectResponse("/console/login", status_code=303)
+        response.delete_cookie(cookie, path="/")
+        return response
+
+    @api.get("/admin")
+    async def admin_page(request: Request) -> Response:
+        staff = await current(request, touch=True)
+        if staff is None:
+            return RedirectResponse("/console/login", status_code=303)
+        if staff.role != Role.ADMIN:
+            return Response("Forbidden", status_code=403)
+        return await _admin_view(staff)
+
+    async def _admin_view(
+        staff: auth.Staff, created: dict[str, str] | None = None, error: str | None = None
+    ) -> Response:
+        return render(
+            "admin.html",
+            status_code=400 if error else 200,
+            staff=staff,
+            csrf=staff.csrf_token,
+            advocates=await list_advocates(helpline.sessions),
+            roles=[role.value for role in Role],
+            languages=language_codes(),
+            created=created,
+            error=error,
+            now=helpline.clock(),
+        )
+
+    @api.post("/admin/advocates")
+    async def admin_add(request: Request) -> Response:
+        staff, form = await checked(request)
+        if staff is None:
+            return Response("Forbidden", status_code=403)
+        if staff.role != Role.ADMIN:
+            return Response("Forbidden", status_code=403)
+        name = _field(form, "name").strip()
+        languages = tuple(code for code in form.getlist("languages") if isinstance(code, str))
+        password = new_password() + new_password()[:4]
+        try:
+            advocate, secret = await add_advocate(
+                helpline.sessions,
+                helpline.sealer(TOTP_PURPOSE),
+                name=name,
+                password=password,
+                role=Role(_field(form, "role") or Role.ADVOCATE.value),
+                languages=languages or ("en",),
+            )
+        except (AccountError, ValueError) as error:
+            return await _admin_view(staff, error=str(error))
+        await record(
+            helpline,
+            action="account_created",
+            advocate_id=staff.id,
+            detail=f"advocate:{advocate.id}",
+        )
+        created = {"name": name, "password": password, "uri": enrolment_uri(name, secret)}
+        return await _admin_view(staff, created=created)
+
+    @api.post("/admin/advocates/{advocate_id}/{change}")
+    async def admin_change(request: Request, advocate_id: int, change: str) -> Response:
+        staff, _ = await checked(request)
+        if staff is None or staff.role != Role.ADMIN:
+            return Response("Forbidden", status_code=403)
+        try:
+            if change in ("deactivate", "activate"):
+                if advocate_id == staff.id:
+                    raise AccountError("you cannot deactivate your own account")
+                await set_active(helpline.sessions, advocate_id, active=change == "activate")
+                if change == "deactivate":
+                    await auth.revoke_all(helpline, advocate_id)
+            elif change == "unlock":
+                await unlock(helpline.sessions, advocate_id)
+            else:
+                return Response("Not found", status_code=404)
+        except AccountError as error:
+            return await _admin_view(staff, error=str(error))
+        await record(
+            helpline,
+            action=f"account_{change}",
+            advocate_id=staff.id,
+            detail=f"advocate:{advocate_id}",
+        )
+        return RedirectResponse("/console/admin", status_code=303)
+
+    @api.get("/static/{name}")
+    async def static(name: str) -> Response:
+        media_type = STATIC.get(name)
+        if media_type is None:
+            return Response("Not found", status_code=404)
+        body = await asyncio.to_thread((HERE / "static" / name).read_bytes)
+        return Response(body, media_type=media_type)
+
+    @api.websocket("/ws")
+    async def live(socket: WebSocket) -> None:
+        origin = (socket.headers.get("origin") or "").lower()
+        if origin not in allowed_origins(settings, socket.headers.get("host")):
+            log.warning("console websocket refused: foreign origin")
+            await socket.close(code=4403)
+            return
+        token = socket.cookies.get(cookie)
+        staff = await auth.staff_for(helpline, token)
+        if staff is None or token is None:
+            await socket.close(code=4401)
+            return
+        await socket.accept()
+        await ConsoleSocket(helpline, socket, staff, token).run()
+
+    return api

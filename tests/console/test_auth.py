@@ -1,0 +1,264 @@
+"""Console sign-in and sessions over real HTTP: TOTP, replay, lockout, CSRF, Origin, idle logout."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+import pytest
+import websockets
+from sqlmodel import select
+
+from bot.console.security import session_cookie
+from bot.crypto import token_hash
+from bot.models import AuditEvent, ConsoleSession
+from bot.states import Role
+from tests.conftest import FrozenClock
+from tests.console.conftest import PASSWORD, Console, Staffer, start_console
+from tests.dialogue import Person
+
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_in(page: str) -> str:
+    found = _CSRF.search(page)
+    assert found is not None
+    return found.group(1)
+
+
+async def sign_in(
+    client: httpx.AsyncClient, name: str, code: str, password: str = PASSWORD
+) -> httpx.Response:
+    page = await client.get("/console/login")
+    return await client.post(
+        "/console/login",
+        data={"csrf": csrf_in(page.text), "name": name, "password": password, "code": code},
+    )
+
+
+async def audit_actions(console: Console) -> list[tuple[str, str]]:
+    async with console.helpline.sessions() as session:
+        rows = await session.exec(select(AuditEvent).order_by(AuditEvent.id))  # type: ignore[arg-type]
+        return [(event.action, event.detail) for event in rows.all()]
+
+
+async def test_sign_in_with_password_and_code_gives_a_strict_http_only_session(
+    console: Console,
+) -> None:
+    ana = await console.add("ana")
+    async with httpx.AsyncClient(base_url=console.base_url) as client:
+        response = await sign_in(client, "ana", ana.code(console.clock))
+        assert response.status_code == 303
+        assert response.headers["location"] == "/console"
+        cookie = next(
+            h for h in response.headers.get_list("set-cookie") if h.startswith("helpline_console=")
+        )
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
+        assert "Secure" not in cookie  # plain http in this test; see the https test below
+        page = await client.get("/console")
+        assert page.status_code == 200
+        assert "Signed in as" in page.text
+        assert "is not stored on the server or in your browser" in page.text
+        assert page.headers["x-frame-options"] == "DENY"
+        assert page.headers["referrer-policy"] == "no-referrer"
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        assert "script-src 'self';" in page.headers["content-security-policy"]
+        token = client.cookies["helpline_console"]
+    async with console.helpline.sessions() as session:
+        rows = (await session.exec(select(ConsoleSession))).all()
+    assert [row.token_hash for row in rows] == [token_hash(token)]
+    assert ("login_ok", "") in await audit_actions(console)
+
+
+async def test_wrong_code_is_refused_and_audited(console: Console) -> None:
+    ana = await console.add("ana")
+    wrong = str((int(ana.code(console.clock)) + 1) % 1_000_000).zfill(6)
+    async with httpx.AsyncClient(base_url=console.base_url) as client:
+        response = await sign_in(client, "ana", wrong)
+        assert response.status_code == 401
+        assert "Login failed" in response.text
+        assert "helpline_console" not in client.cookies
+        assert (await client.get("/console")).headers["location"] == "/console/login"
+    assert ("login_failed", "totp") in await audit_actions(console)
+
+
+async def test_a_code_is_accepted_only_once(console: Console) -> None:
+    ana = await console.add("ana")
+    code = ana.code(console.clock)
+    async with httpx.AsyncClient(base_url=console.base_url) as first:
+        assert (await sign_in(first, "ana", code)).status_code == 303
+    async with httpx.AsyncClient(base_url=console.base_url) as second:
+        replay = await sign_in(second, "ana", code)
+        assert replay.status_code == 401
+        assert "helpline_console" not in second.cookies
+        # The previous step is older still: also refused.
+        earlier = ana.code(console.clock, steps_later=-1)
+        assert (await sign_in(second, "ana", earlier)).status_code == 401
+        console.clock.advance(seconds=30)
+        assert (await sign_in(second, "ana", ana.code(console.clock))).status_code == 303
+    assert ("login_failed", "totp_replay") in await audit_actions(console)
+
+
+async def test_repeated_failures_lock_the_account_for_a_while(console: Console) -> None:
+    ana = await console.add("ana")
+    attempts = console.helpline.settings.console_lockout_attempts
+    async with httpx.AsyncClient(base_url=console.base_url) as client:
+        for _ in range(attempts):
+            assert (await sign_in(client, "ana", "000000", "wrong password!")).status_code == 401
+        # Locked: even the right password and code are refused.
+        assert (await sign_in(client, "ana", ana.code(console.clock))).status_code == 401
+        console.clock.advance(minutes=16)
+        assert (await sign_in(client, "ana", ana.code(console.clock))).status_code == 303
+    assert ("login_failed", "locked") in await audit_actions(console)
+
+
+async def test_forms_without_the_right_csrf_token_are_forbidden(console: Console) -> None:
+    ana = await console.add("ana", role=Role.ADMIN)
+    async with httpx.AsyncClient(base_url=console.base_url) as client:
+        await client.get("/console/login")
+        missing = await client.post(
+            "/console/login", data={"name": "ana", "password": PASSWORD, "code": "123456"}
+        )
+        assert missing.status_code == 403
+        assert (await sign_in(client, "ana", ana.code(console.clock))).status_code == 303
+        assert (await client.post("/console/logout", data={})).status_code == 403
+        assert (await client.post("/console/logout", data={"csrf": "forged"})).status_code == 403
+        forged = await client.post(
+            "/console/admin/advocates", data={"csrf": "forged", "name": "mallory"}
+        )
+        assert forged.status_code == 403
+        assert (await client.get("/console")).status_code == 200  # still signed in
+        csrf = csrf_in((await client.get("/console")).text)
+        created = await client.post(
+            "/console/admin/advocates",
+            data={"csrf": csrf, "name": "bea", "role": "advocate", "languages": ["en", "es"]},
+        )
+        assert created.status_code == 200
+        assert "otpauth://totp/" in created.text
+        out = await client.post("/console/logout", data={"csrf": csrf})
+        assert out.status_code == 303
+        assert (await client.get("/console")).status_code == 303
+
+
+async def signed_in_cookie(console: Console, staffer: Staffer) -> str:
+    async with httpx.AsyncClient(base_url=console.base_url) as client:
+        assert (await sign_in(client, staffer.name, staffer.code(console.clock))).status_code == 303
+        return str(client.cookies["helpline_console"])
+
+
+async def test_websocket_from_another_origin_or_without_a_session_is_refused(
+    console: Console,
+) -> None:
+    ana = await console.add("ana")
+    cookie = f"helpline_console={await signed_in_cookie(console, ana)}"
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with websockets.connect(
+            console.ws_url,
+            origin=websockets.Origin("http://evil.example"),
+            additional_headers={"Cookie": cookie},
+        ):
+            pass
+    assert refused.value.response.status_code == 403
+    with pytest.raises(websockets.InvalidStatus):
+        async with websockets.connect(console.ws_url, origin=websockets.Origin(console.origin)):
+            pass
+    async with websockets.connect(
+        console.ws_url,
+        origin=websockets.Origin(console.origin),
+        additional_headers={"Cookie": cookie},
+    ) as socket:
+        await socket.send('{"type": "hello", "csrf": "wrong"}')
+        with pytest.raises(websockets.ConnectionClosed):
+            await socket.recv()
+        assert socket.close_code == 4403
+
+
+async def test_an_idle_session_is_signed_out(console: Console) -> None:
+    ana = await console.add("ana")
+    async with httpx.AsyncClient(base_url=console.base_url) as client:
+        assert (await sign_in(client, "ana", ana.code(console.clock))).status_code == 303
+        console.clock.advance(minutes=console.helpline.settings.console_idle_logout_minutes - 1)
+        assert (await client.get("/console")).status_code == 200
+        console.clock.advance(minutes=console.helpline.settings.console_idle_logout_minutes + 1)
+        assert (await client.get("/console")).headers["location"] == "/console/login"
+        console.clock.advance(minutes=-60)
+        # Revoked, not merely idle: going back in time does not revive it.
+        assert (await client.get("/console")).status_code == 303
+    assert ("logout_idle", "") in await audit_actions(console)
+
+
+async def test_demo_login_page_shows_the_demo_code_only_in_demo_mode(
+    database_url: str, clock: FrozenClock
+) -> None:
+    async for demo in start_console(database_url, clock, HELPLINE_MODE="demo"):
+        staffer = await demo.add("demo", role=Role.SUPERVISOR)
+        async with httpx.AsyncClient(base_url=demo.base_url) as client:
+            page = (await client.get("/console/login")).text
+        assert staffer.code(clock) in page
+    async for test_mode in start_console(database_url, clock):
+        staffer = await test_mode.add("demo", replace=True)
+        async with httpx.AsyncClient(base_url=test_mode.base_url) as client:
+            page = (await client.get("/console/login")).text
+        assert "demo-code" not in page
+        assert staffer.code(clock) not in page
+
+
+async def test_cookies_are_secure_behind_https(database_url: str, clock: FrozenClock) -> None:
+    async for secure in start_console(
+        database_url, clock, HELPLINE_PUBLIC_URL="https://help.example.org"
+    ):
+        ana = await secure.add("ana")
+        name = session_cookie(secure.helpline.settings)
+        assert name.startswith("__Host-")
+        async with httpx.AsyncClient(base_url=secure.base_url) as client:
+            page = await client.get("/console/login")
+            csrf = csrf_in(page.text)
+            # The login form's own cookie is Secure too, so this plain-http client returns it by hand.
+            response = await client.post(
+                "/console/login",
+                data={"csrf": csrf, "name": "ana", "password": PASSWORD, "code": ana.code(clock)},
+                headers={"Cookie": f"helpline_login_csrf={csrf}"},
+            )
+        assert response.status_code == 303
+        cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith(name))
+        assert "Secure" in cookie
+        assert "Path=/" in cookie
+
+
+async def test_a_connected_console_is_online_and_an_idle_one_is_signed_out(
+    console: Console,
+) -> None:
+    ana = await console.add("ana")
+    token = await signed_in_cookie(console, ana)
+    cookie = f"helpline_console={token}"
+    async with httpx.AsyncClient(base_url=console.base_url, headers={"Cookie": cookie}) as client:
+        page = (await client.get("/console")).text
+    found = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert found is not None
+    async with websockets.connect(
+        console.ws_url,
+        origin=websockets.Origin(console.origin),
+        additional_headers={"Cookie": cookie},
+    ) as socket:
+        await socket.send(json.dumps({"type": "hello", "csrf": found.group(1)}))
+        assert json.loads(await socket.recv())["type"] == "queue"
+        person = Person(console.helpline, country="US")
+        await person.send("hello")
+        await person.send(choice="talk")
+        joined = " ".join(await person.send(choice="talk:yes"))
+        assert "in line" in joined
+        assert "No advocate is online" not in joined
+        console.clock.advance(minutes=console.helpline.settings.console_idle_logout_minutes + 1)
+        await socket.send(json.dumps({"type": "active"}))
+        frames = []
+        with pytest.raises(websockets.ConnectionClosed):
+            while True:
+                frames.append(json.loads(await socket.recv()))
+        assert {"type": "logout"} in frames
+        assert socket.close_code == 4401
+    later = Person(console.helpline, country="US")
+    await later.send("hello")
+    await later.send(choice="talk")
+    assert "No advocate is online" in " ".join(await later.send(choice="talk:yes"))
