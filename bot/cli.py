@@ -28,6 +28,7 @@ def _settings(mode: str | None = None) -> Settings:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.accounts import add_advocate, enrolment_uri, new_password
+    from bot.directory.importer import ensure_sample_loaded
     from bot.helpline import build_helpline
     from bot.logs import configure_logging
     from bot.migrate import migrate_sync
@@ -41,6 +42,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     async def create() -> str:
         try:
+            await ensure_sample_loaded(helpline.sessions)
             _, secret = await add_advocate(
                 helpline.sessions,
                 helpline.sealer("totp-secret"),
@@ -61,6 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"{settings.database_url.split('///')[-1]})\n"
         f"  Simulator (a phone in your browser): {base}/simulator\n"
         f"  Advocate console:                    {base}/console\n"
+        "  Referral directory: the fictional sample services (content/referrals/sample)\n"
         f"  Demo login: demo / {password}\n"
         f"  TOTP secret: {secret}  (enrolment: {enrolment_uri('demo', secret)})\n"
         "  The console's login page shows the demo account's current code in demo mode.\n"

@@ -139,10 +139,6 @@ def check_directory(directory_: Directory, today: dt.date, report: Report) -> No
             report.warnings.append(
                 f"hotline {number.id}: flagged, confirm before launch: {number.flag}"
             )
-        if today - number.checked > STALE_AFTER:
-            report.warnings.append(
-                f"hotline {number.id}: last checked {number.checked}, more than 12 months ago"
-            )
     report.warnings.extend(f"hotline {entry}" for entry in stale_entries(directory_, today))
     for country in directory_.countries.values():
         if country.urgent_number() is None:

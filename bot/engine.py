@@ -14,7 +14,7 @@ from collections.abc import Callable
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import delete
+from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.aliases import AliasKeys
@@ -195,7 +195,7 @@ class Engine:
     async def _live(
         self, session: AsyncSession, conversation: Conversation, ticket: Ticket, said: str
     ) -> None:
-        """In a live chat everything typed goes to the advocate, except the quick exit.
+        """In a live chat everything typed goes to the advocate, except the exit and leave words.
 
         Buttons and commands (a choice) are not words the person wrote to the advocate:
         only forget and exit act; a shared location or a menu press is not passed on.
@@ -204,6 +204,8 @@ class Engine:
         leaving = inbound.choice if inbound.choice in ANY_TIME else None
         if leaving is None and _is_word(said, conversation.catalogue, "keywords.exit"):
             leaving = "exit"
+        if leaving is None and _is_word(said, conversation.catalogue, "keywords.leave_queue"):
+            leaving = "talk:leave"  # the consent message promises this word ends the chat
         if leaving is not None:
             await self._router.run(conversation, leaving)
             return
@@ -243,11 +245,9 @@ class Engine:
         """Record the message id; True if it was already there. One statement, no SELECT."""
         key = f"{inbound.channel}:{inbound.message_id}"
         values = {"key": key, "expires_at": now + SEEN_ID_TTL}
-        if self._sqlite:
-            record = sqlite_insert(SeenMessage).values(values).on_conflict_do_nothing()
-        else:
-            record = postgresql_insert(SeenMessage).values(values).on_conflict_do_nothing()
-        result = await session.exec(record)  # type: ignore[call-overload]
+        insert = sqlite_insert if self._sqlite else postgresql_insert
+        record = insert(SeenMessage).values(values).on_conflict_do_nothing()
+        result = await session.exec(record)
         return bool(result.rowcount == 0)
 
     async def _load(
@@ -324,7 +324,7 @@ class Engine:
             ticket = await session.get(Ticket, contact.ticket_id)
             if ticket is not None and ticket.status != TicketStatus.CLOSED:
                 await self.queue.leave(session, ticket, self._clock())
-        await session.exec(delete(ChatMessageId).where(ChatMessageId.alias == contact.alias))  # type: ignore[call-overload]
+        await session.exec(delete(ChatMessageId).where(col(ChatMessageId.alias) == contact.alias))
         if await session.get(Contact, contact.alias) is not None:
             await session.delete(contact)
 
@@ -337,28 +337,16 @@ class Engine:
             )
 
 
-_keyword_lists: dict[tuple[int, str], tuple[Catalogue, tuple[str, ...]]] = {}
-
-
-def _words(words: Catalogue, key: str) -> tuple[str, ...]:
-    """A catalogue's keyword list, normalised once: every message checks a dozen of them."""
-    cached = _keyword_lists.get((id(words), key))
-    if cached is None or cached[0] is not words:
-        # The catalogue itself is kept in the entry, so its id cannot be reused meanwhile.
-        cached = _keyword_lists[(id(words), key)] = (words, words.words(key))
-    return cached[1]
-
-
 def _is_word(said: str, words: Catalogue, key: str) -> bool:
     """True when the whole message is one of the keywords, in the person's language or English."""
-    if said in _words(words, key):
+    if said in words.words(key):
         return True
-    return words.fallback is not None and said in _words(words.fallback, key)
+    return words.fallback is not None and said in words.fallback.words(key)
 
 
 def _contains_danger(said: str, words: Catalogue) -> bool:
-    phrases = _words(words, "keywords.danger") + (
-        _words(words.fallback, "keywords.danger") if words.fallback else ()
+    phrases = words.words("keywords.danger") + (
+        words.fallback.words("keywords.danger") if words.fallback else ()
     )
     padded = f" {said} "
     for phrase in phrases:

@@ -73,6 +73,7 @@ def build_helpline(
         senders=senders,
         address_sealer=Sealer.from_secret(secret, "reply-address"),
         hold=dt.timedelta(seconds=settings.queue_hold_seconds),
+        clock=clock,
     )
     aliases = AliasKeys(
         Sealer.from_secret(secret, "alias-key-wrap"),

@@ -58,6 +58,9 @@ class Catalogue:
     language: Language
     entries: Mapping[str, Entry]
     fallback: Catalogue | None = field(default=None, repr=False)
+    _keywords: dict[str, tuple[str, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def text(self, key: str, *, discreet: bool = False, **params: str) -> str:
         """Return the text for ``key`` with its placeholders filled."""
@@ -79,9 +82,15 @@ class Catalogue:
 
     def words(self, key: str) -> tuple[str, ...]:
         """Return the comma-separated keyword list stored under ``key``, normalised."""
-        own = self.entries.get(key)
-        text = own.text if own is not None else ""
-        return tuple(normalise(w) for w in text.split(",") if w.strip())
+        # Every message checks a dozen keyword lists: normalise each list once.
+        cached = self._keywords.get(key)
+        if cached is None:
+            own = self.entries.get(key)
+            text = own.text if own is not None else ""
+            cached = self._keywords[key] = tuple(
+                normalise(w) for w in text.split(",") if w.strip()
+            )
+        return cached
 
     def first_word(self, key: str) -> str:
         words = self.words(key) or (self.fallback.words(key) if self.fallback else ())

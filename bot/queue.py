@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -88,7 +88,9 @@ class Queue:
         senders: Senders,
         address_sealer: Sealer,
         hold: dt.timedelta,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
+        self._clock = clock
         self._sessions = sessions
         self._relay = relay
         self._senders = senders
@@ -180,7 +182,7 @@ class Queue:
 
     async def claim(self, *, ticket_id: int, advocate_id: int) -> Ticket:
         """Give the ticket to this advocate if nobody has it: exactly one claim wins."""
-        now = utcnow()
+        now = self._clock()
         async with transaction(self._sessions) as session:
             result = await session.exec(
                 update(Ticket)
@@ -235,7 +237,7 @@ class Queue:
             if to_advocate is None:
                 ticket.status = TicketStatus.WAITING
                 ticket.advocate_id = None
-                ticket.hold_until = utcnow() + self._hold
+                ticket.hold_until = self._clock() + self._hold
                 contact = await self._contact(session, ticket)
                 if contact is not None:
                     contact.state = State.QUEUED
@@ -276,7 +278,7 @@ class Queue:
                 .where(col(Ticket.status) == TicketStatus.ACTIVE)
                 .values(
                     status=TicketStatus.CLOSED,
-                    closed_at=utcnow(),
+                    closed_at=self._clock(),
                     outcomes=",".join(outcomes),
                     address_ciphertext=None,
                     contact_alias=None,

@@ -47,6 +47,7 @@ CONTENT_EVENT_TYPES = frozenset({"message", "simulator"})
 _RECONNECT_FIRST = 0.1
 _RECONNECT_MAX = 5.0
 _READ_TIMEOUT = 1.0
+_CONFIRM_TIMEOUT = 2.0
 _REDIS_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
 
@@ -84,6 +85,7 @@ class RedisRelay:
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._connected = asyncio.Event()
+        self._confirmations: dict[str, asyncio.Event] = {}
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -169,8 +171,17 @@ class RedisRelay:
     async def _listen(self, topics: list[str]) -> None:
         if not topics or self._pubsub is None:
             return  # the reader subscribes to every local topic when it (re)connects
+        channels = [self._prefix + t for t in topics]
+        waits = [self._confirmations.setdefault(c, asyncio.Event()) for c in channels]
         with contextlib.suppress(*_REDIS_ERRORS):
-            await self._pubsub.subscribe(*(self._prefix + t for t in topics))
+            await self._pubsub.subscribe(*channels)
+            # Return only once Redis confirms: an event published right after (the
+            # person's first words after a claim) must reach this subscriber.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_CONFIRM_TIMEOUT):
+                    await asyncio.gather(*(wait.wait() for wait in waits))
+        for channel in channels:
+            self._confirmations.pop(channel, None)
 
     async def _unlisten(self, topics: list[str]) -> None:
         if not topics or self._pubsub is None:
@@ -183,7 +194,7 @@ class RedisRelay:
         first = True
         while True:
             assert self._client is not None
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._client.pubsub()
             try:
                 async with self._lock:
                     channels = [self._prefix + t for t in self._subscribers]
@@ -198,8 +209,12 @@ class RedisRelay:
                 first = False
                 while True:
                     message = await pubsub.get_message(timeout=_READ_TIMEOUT)
-                    if message is not None and message.get("type") == "message":
+                    if message is None:
+                        continue
+                    if message.get("type") == "message":
                         self._dispatch(message)
+                    elif message.get("type") == "subscribe":
+                        self._confirm(message)
             except _REDIS_ERRORS as error:
                 if self._connected.is_set():
                     log.warning("relay lost Redis error=%s", type(error).__name__)
@@ -211,6 +226,13 @@ class RedisRelay:
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._reconnect_max)
+
+    def _confirm(self, message: dict[str, Any]) -> None:
+        channel = message["channel"]
+        name = channel.decode() if isinstance(channel, bytes) else str(channel)
+        waiting = self._confirmations.get(name)
+        if waiting is not None:
+            waiting.set()
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         channel = message["channel"]

@@ -19,8 +19,17 @@ from sqlalchemy import ColumnElement, text
 from sqlmodel import SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.console.auth import SESSION_LIFETIME
 from bot.db import is_sqlite, transaction
-from bot.models import AuditEvent, ChatMessageId, Contact, DailyCount, SeenMessage, Ticket
+from bot.models import (
+    AuditEvent,
+    ChatMessageId,
+    ConsoleSession,
+    Contact,
+    DailyCount,
+    SeenMessage,
+    Ticket,
+)
 from bot.relay import ticket_topic
 from bot.states import TicketStatus
 
@@ -33,7 +42,15 @@ log = logging.getLogger(__name__)
 CHAT_MESSAGE_ID_WINDOW = dt.timedelta(hours=48)
 """Telegram lets a bot delete messages for 48 hours; after that the ids are useless."""
 
-_TABLES = ("contact", "seen_message", "chat_message_id", "ticket", "audit_event", "alias_key")
+_TABLES = (
+    "contact",
+    "seen_message",
+    "chat_message_id",
+    "ticket",
+    "audit_event",
+    "alias_key",
+    "console_session",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +64,7 @@ class PurgeReport:
     tickets: int = 0
     audit_events: int = 0
     alias_keys: int = 0
+    console_sessions: int = 0
 
     @property
     def total(self) -> int:
@@ -76,11 +94,20 @@ async def purge(helpline: Helpline, now: dt.datetime | None = None) -> PurgeRepo
         # A key is needed while state under its aliases may still exist: until its
         # period has ended and the person window has passed since.
         keys = await helpline.aliases.destroy_before(session, helpline.aliases.epoch(person_cutoff))
-    report = PurgeReport(contacts, seen, chat_ids, len(tickets_closed), tickets, audit, keys)
+        console_sessions = await _delete(
+            session,
+            ConsoleSession,
+            col(ConsoleSession.revoked_at).is_not(None)
+            | (col(ConsoleSession.created_at) < now - SESSION_LIFETIME),
+        )
+    report = PurgeReport(
+        contacts, seen, chat_ids, len(tickets_closed), tickets, audit, keys, console_sessions
+    )
     if report.total:
         await _reclaim(helpline)
     log.info(
-        "purge contacts=%s seen=%s chat_ids=%s tickets_closed=%s tickets=%s audit=%s keys=%s",
+        "purge contacts=%s seen=%s chat_ids=%s tickets_closed=%s tickets=%s audit=%s keys=%s"
+        " console_sessions=%s",
         *astuple(report),
     )
     for ticket_id in tickets_closed:

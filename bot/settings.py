@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET_PLACEHOLDER = "demo-only-not-secret"  # noqa: S105 - refused outside demo
@@ -30,10 +30,14 @@ class Settings(BaseSettings):
     )
 
     mode: Literal["serve", "demo", "test"] = Field("serve", alias="HELPLINE_MODE")
+    # Procfile hosts' add-ons set DATABASE_URL and REDIS_URL; ours take precedence.
     database_url: str = Field(
-        "sqlite+aiosqlite:///./var/helpline.db", alias="HELPLINE_DATABASE_URL"
+        "sqlite+aiosqlite:///./var/helpline.db",
+        validation_alias=AliasChoices("HELPLINE_DATABASE_URL", "DATABASE_URL"),
     )
-    redis_url: str | None = Field(None, alias="HELPLINE_REDIS_URL")
+    redis_url: str | None = Field(
+        None, validation_alias=AliasChoices("HELPLINE_REDIS_URL", "REDIS_URL")
+    )
     secret_key: SecretStr = Field(SecretStr(""), alias="HELPLINE_SECRET_KEY")
     public_url: str = Field("http://127.0.0.1:8000", alias="HELPLINE_PUBLIC_URL")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
@@ -65,6 +69,15 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
     telegram_webhook_secret: SecretStr | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
     telegram_api_base_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_BASE_URL")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        """Accept the plain ``postgres://`` URLs hosts hand out; we talk asyncpg."""
+        for plain in ("postgres://", "postgresql://"):
+            if url.startswith(plain):
+                return "postgresql+asyncpg://" + url.removeprefix(plain)
+        return url
 
     @model_validator(mode="after")
     def _refuse_unsafe_values(self) -> Settings:

@@ -1,11 +1,20 @@
-"""Periodic housekeeping in each worker: expire the line, flush counts."""
+"""Periodic housekeeping in each worker: expire the line, tell people their place, purge.
+
+Every step is safe to run on several workers at once: expiry and purge are plain
+conditional deletes and updates, and a queue update is claimed with a conditional
+UPDATE so one person never gets the same news twice.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING
+
+from bot.queue import send_queue_updates
+from bot.retention import purge
 
 if TYPE_CHECKING:
     from bot.helpline import Helpline
@@ -13,6 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 30.0
+PURGE_EVERY = dt.timedelta(minutes=10)
 
 
 class Housekeeping:
@@ -20,6 +30,7 @@ class Housekeeping:
         self._helpline = helpline
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
+        self._last_purge: dt.datetime | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="housekeeping")
@@ -32,8 +43,13 @@ class Housekeeping:
 
     async def run_once(self) -> None:
         helpline = self._helpline
-        await helpline.queue.expire(helpline.clock())
+        now = helpline.clock()
+        await helpline.queue.expire(now)
+        await send_queue_updates(helpline)
         await helpline.counts.flush(helpline.sessions)
+        if self._last_purge is None or now - self._last_purge >= PURGE_EVERY:
+            await purge(helpline, now)
+            self._last_purge = now
 
     async def _loop(self) -> None:
         while True:

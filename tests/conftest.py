@@ -62,6 +62,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "HELPLINE_DATABASE_URL": database_url,
         "HELPLINE_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
         "HELPLINE_PUBLIC_URL": "http://testserver",
+        "HELPLINE_REDIS_URL": None,  # never picked up from the environment by accident
     }
     values.update(overrides)
     return Settings.model_validate(values)

@@ -33,7 +33,9 @@ async def test_alias_changes_with_each_rotation_period(
         assert len((await session.exec(select(AliasKey))).all()) == 2
 
 
-async def test_a_conversation_is_carried_across_a_rotation(helpline: Helpline, clock: FrozenClock) -> None:
+async def test_a_conversation_is_carried_across_a_rotation(
+    helpline: Helpline, clock: FrozenClock
+) -> None:
     period = helpline.settings.alias_key_rotation_hours * 3600
     boundary = (int(clock.now.timestamp()) // period + 1) * period
     clock.now = dt.datetime.fromtimestamp(boundary - 120, dt.UTC)

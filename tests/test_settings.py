@@ -38,3 +38,18 @@ def test_a_refused_secret_is_not_echoed_in_the_error() -> None:
             {"HELPLINE_MODE": "serve", "HELPLINE_SECRET_KEY": "tooshort-but-secret"}
         )
     assert "tooshort-but-secret" not in str(refused.value)
+
+
+def test_a_hosts_plain_database_url_is_used_with_the_async_driver(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("HELPLINE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example:5432/helpline")
+    settings = Settings.model_validate({"HELPLINE_MODE": "test"})
+    assert settings.database_url == "postgresql+asyncpg://u:p@db.example:5432/helpline"
+
+
+def test_the_helpline_setting_wins_over_the_hosts_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HELPLINE_DATABASE_URL", "sqlite+aiosqlite:///./x.db")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example:5432/helpline")
+    assert Settings(HELPLINE_MODE="test").database_url == "sqlite+aiosqlite:///./x.db"  # type: ignore[call-arg]

@@ -111,9 +111,7 @@ class SimulatorPhones:
                 )
                 for r in event["replies"]
             ]
-            await page[0].send_json(
-                {"replies": replies_json(replies, page[1]), "pushed": True}
-            )
+            await page[0].send_json({"replies": replies_json(replies, page[1]), "pushed": True})
 
 
 def router(helpline: Helpline) -> APIRouter:

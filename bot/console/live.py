@@ -14,13 +14,17 @@ import json
 import logging
 from typing import Any
 
+from babel import Locale
 from fastapi import WebSocket, WebSocketDisconnect
 
 from bot.accounts import list_advocates, mark_online
 from bot.console import auth
 from bot.console.audit import record
 from bot.console.canned import canned_keys, canned_replies, canned_text, hotline_card
+from bot.directory import Need, ServiceCard, render_card, resolve, search
+from bot.directory.cards import hours_text
 from bot.helpline import Helpline
+from bot.i18n import Catalogue, catalogue
 from bot.queue import OUTCOME_CODES, QueueEntry, TicketError
 from bot.relay import QUEUE_TOPIC, Event, ticket_topic
 from bot.states import TicketStatus
@@ -34,6 +38,10 @@ MAX_FRAME = 20_000
 MAX_REPLY = 1_600
 """Longest advocate message: ten SMS segments; longer texts arrive broken on basic phones."""
 ADVOCATE_OUTCOMES = tuple(code for code in OUTCOME_CODES if code not in ("expired", "left"))
+DIRECTORY_RESULTS = 5
+MAX_PLACE = 100
+"""Longest place an advocate may type: a city with its region, never a paragraph."""
+UNKNOWN_PLACE = "Place not recognised. Type a ZIP code or a city name, such as Houston or Toronto."
 
 
 class ConsoleSocket:
@@ -44,6 +52,9 @@ class ConsoleSocket:
         self._token = token
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._followed: dict[int, asyncio.Task[None]] = {}
+        # Each chat's last directory search: service id -> the card exactly as the person
+        # would receive it. In memory only, replaced by the next search, dropped with the chat.
+        self._found: dict[int, dict[str, str]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._close_code = 1000
 
@@ -104,7 +115,14 @@ class ConsoleSocket:
             try:
                 await self._act(message)
             except TicketError as error:
-                self.send({"type": "error", "ticket": message.get("ticket"), "message": str(error)})
+                self.send(
+                    {
+                        "type": "error",
+                        "ticket": message.get("ticket"),
+                        "ref": message.get("ref"),
+                        "message": str(error),
+                    }
+                )
 
     async def _write(self) -> None:
         while True:
@@ -139,7 +157,11 @@ class ConsoleSocket:
     # --- the queue -------------------------------------------------------------------
 
     async def _pump_queue(self, events: Any) -> None:
-        async for _ in events:
+        async for event in events:
+            if event.get("type") == "relay":
+                # The live link between workers dropped or came back: say so on the page.
+                self.send({"type": "relay", "connected": bool(event.get("connected"))})
+                continue
             await self._snapshot()
 
     async def _snapshot(self) -> None:
@@ -220,6 +242,10 @@ class ConsoleSocket:
                 "person": hotline_card(entry.language, entry.country, default, discreet=discreet),
                 "own": hotline_card(own, entry.country, default),
             },
+            "needs": [
+                {"code": need.value, "label": catalogue(own).text(f"referrals.need.{need.value}")}
+                for need in Need
+            ],
         }
 
     # --- one chat --------------------------------------------------------------------
@@ -233,6 +259,7 @@ class ConsoleSocket:
         await ready.wait()
 
     def _unfollow(self, ticket_id: int) -> None:
+        self._found.pop(ticket_id, None)
         task = self._followed.pop(ticket_id, None)
         if task is not None:
             task.cancel()
@@ -257,6 +284,7 @@ class ConsoleSocket:
         ):
             self.send({"type": "ended", "ticket": ticket_id, "reason": kind})
             self._followed.pop(ticket_id, None)
+            self._found.pop(ticket_id, None)
             return True
         return False
 
@@ -279,6 +307,10 @@ class ConsoleSocket:
             await self._canned(ticket_id, message.get("key"), message.get("ref"))
         elif kind == "card":
             await self._card(ticket_id, message.get("ref"))
+        elif kind == "directory_search":
+            await self._directory_search(ticket_id, message.get("need"), message.get("place"))
+        elif kind == "directory_card":
+            await self._directory_card(ticket_id, message.get("service"), message.get("ref"))
         elif kind == "transfer":
             await self._transfer(ticket_id, message.get("to"))
         elif kind == "close":
@@ -304,10 +336,23 @@ class ConsoleSocket:
         advocates = await list_advocates(self.helpline.sessions)
         return next((a.max_chats for a in advocates if a.id == self.staff.id), 1)
 
-    async def _deliver(self, ticket_id: int, text: str, ref: object) -> None:
+    async def _deliver(
+        self, ticket_id: int, text: str, ref: object, *, audit: tuple[str, str] | None = None
+    ) -> None:
+        """Send to the person; ``audit`` (action, content-free detail) is recorded once delivered."""
         ok = await self.helpline.queue.send_to_person(
             ticket_id=ticket_id, advocate_id=self.staff.id, text=text
         )
+        if ok and audit is not None:
+            action, detail = audit
+            await record(
+                self.helpline,
+                action=action,
+                advocate_id=self.staff.id,
+                ticket_id=ticket_id,
+                detail=detail,
+            )
+        # Only now: "sent" tells the page everything about this action is done.
         self.send({"type": "sent", "ticket": ticket_id, "ref": ref, "ok": ok})
 
     async def _entry(self, ticket_id: int) -> QueueEntry:
@@ -335,6 +380,62 @@ class ConsoleSocket:
             discreet=discreet,
         )
         await self._deliver(ticket_id, text, ref)
+
+    async def _directory_search(self, ticket_id: int, need: object, typed: object) -> None:
+        """Search the referral directory near a place the advocate typed, for one of their chats.
+
+        The place is used for this search only: it is not stored, logged, audited or put
+        into an error, and the page is told "not recognised" without echoing it.
+        """
+        entry = await self._entry(ticket_id)
+        if not isinstance(need, str) or need not in tuple(Need):
+            raise TicketError("choose a kind of help")
+        text = typed[:MAX_PLACE] if isinstance(typed, str) else ""
+        # The first lookup builds the gazetteer's index (seconds): keep it off the event loop.
+        place = await asyncio.to_thread(resolve, text, country=entry.country)
+        if place is None:
+            self._found.pop(ticket_id, None)
+            self.send(
+                {"type": "directory", "ticket": ticket_id, "results": [], "error": UNKNOWN_PLACE}
+            )
+            return
+        now = self.helpline.clock()
+        cards = await search(
+            self.helpline.sessions,
+            place=place,
+            need=Need(need),
+            language=entry.language,
+            now=now,
+            limit=DIRECTORY_RESULTS,
+        )
+        note = ""
+        if not cards and entry.language != "en":
+            # As in the person's own search: better places without their language than none.
+            cards = await search(
+                self.helpline.sessions,
+                place=place,
+                need=Need(need),
+                language=None,
+                now=now,
+                limit=DIRECTORY_RESULTS,
+            )
+            if cards:
+                note = "None of these lists the person's language: they may offer an interpreter."
+        if not cards:
+            note = "No services of this kind found near that place."
+        own = catalogue(self.staff.languages[0] if self.staff.languages else "en")
+        person = catalogue(entry.language)
+        results = [_result(card, own, person, entry.channel) for card in cards]
+        self._found[ticket_id] = {r["service"]: r["person"] for r in results}
+        self.send({"type": "directory", "ticket": ticket_id, "results": results, "note": note})
+
+    async def _directory_card(self, ticket_id: int, service: object, ref: object) -> None:
+        """Send one service from this chat's last search to the person, in their language."""
+        await self._entry(ticket_id)
+        found = self._found.get(ticket_id, {})
+        if not isinstance(service, str) or service not in found:
+            raise TicketError("that service is not in this chat's search results: search again")
+        await self._deliver(ticket_id, found[service], ref, audit=("directory_card", service))
 
     async def _transfer(self, ticket_id: int, to: object) -> None:
         target = to if isinstance(to, int) else None
@@ -369,6 +470,25 @@ class ConsoleSocket:
             ticket_id=ticket_id,
             detail=",".join(codes),
         )
+
+
+def _result(card: ServiceCard, own: Catalogue, person: Catalogue, channel: str) -> dict[str, str]:
+    """One search result in the advocate's words, with the card exactly as the person gets it."""
+    if card.distance_km is not None:
+        distance = f"{card.distance_km:.1f} km ({card.distance_km / 1.609344:.1f} mi)"
+    else:
+        distance = own.text("referrals.card.area", area=card.area) if card.area else ""
+    names = Locale.parse(own.language.code).languages
+    spoken = ", ".join(str(names.get(code, code)) for code in card.languages)
+    return {
+        "service": card.service_id,
+        "name": card.name,
+        "distance": distance,
+        "hours": hours_text(card, own),
+        "languages": spoken or "No languages listed",
+        "person": render_card(card, person, channel),
+        "own": render_card(card, own, channel),
+    }
 
 
 def _parse(frame: str) -> dict[str, Any] | None:

@@ -152,3 +152,23 @@ async def test_people_in_line_hear_when_their_place_moves_a_lot_but_not_too_ofte
     assert "LEAVE" in update.upper()
     clock.advance(seconds=helpline.settings.queue_update_interval_seconds + 1)
     assert await send_queue_updates(helpline) == 0  # place unchanged since: no news
+
+
+async def test_the_leave_word_ends_a_live_chat_as_the_consent_message_promises(
+    helpline: Helpline, clock: FrozenClock, phone: Phone
+) -> None:
+    ana = await advocate(helpline, "ana")
+    person, ticket_id = await join_line(helpline, clock)
+    async with helpline.relay.subscribe(ticket_topic(ticket_id)) as chat:
+        await helpline.queue.claim(ticket_id=ticket_id, advocate_id=ana)
+        await person.send("are you there?")
+        assert (await asyncio.wait_for(chat.get(), 5))["type"] == "message"
+        replies = await person.send("LEAVE")
+        assert (await asyncio.wait_for(chat.get(), 5))["type"] == "left"
+    assert any("You left the line." in reply for reply in replies)
+    async with helpline.sessions() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None and ticket.status == TicketStatus.CLOSED
+        assert ticket.address_ciphertext is None
+    with pytest.raises(TicketError):
+        await helpline.queue.send_to_person(ticket_id=ticket_id, advocate_id=ana, text="hello?")

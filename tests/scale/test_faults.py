@@ -123,15 +123,20 @@ async def test_redis_restart_mid_conversation_loses_nobody(cluster: Cluster) -> 
         cluster.redis.stop()
         for worker in cluster.workers:
             await eventually(partial(_ready, worker, relay=False))
+        assert advocate.frames is not None
+        # The console says the live link is down and that it is reconnecting.
+        await advocate.frames.wait(lambda f: f.get("type") == "relay" and not f["connected"])
         # The advocate's reply cannot reach the person's worker: the console is told so.
         mark = await advocate.act(type="send", ticket=ticket, text="can you hear me", ref="r1")
-        assert advocate.frames is not None
         sent = await advocate.frames.wait(lambda f: f.get("type") == "sent", after=mark)
         assert sent["ok"] is False
 
         cluster.redis.start()
         for worker in cluster.workers:
             await eventually(partial(_ready, worker, relay=True, database=True))
+        await advocate.frames.wait(
+            lambda f: f.get("type") == "relay" and f["connected"] is True, after=mark
+        )
         # The console's subscriptions came back by themselves: the chat carries on.
         await _exchange(advocate, person, ticket)
         # The person who was waiting is still in line.

@@ -136,9 +136,15 @@
       case "opened": openChat(message); break;
       case "message": personWrote(message.ticket, message.text); break;
       case "sent": delivered(message); break;
+      case "directory": directoryResults(message); break;
       case "ended": ended(message.ticket, message.reason); break;
       case "error": failed(message); break;
       case "logout": location.assign("/console/login?expired=1"); break;
+      case "relay":
+        connection.textContent = message.connected
+          ? "Connected" : "Live link interrupted, reconnecting… messages may be delayed";
+        document.body.dataset.relay = message.connected ? "1" : "0";
+        break;
       default: break;
     }
   }
@@ -257,6 +263,8 @@
     pair(node, ".compose-label", ".compose-text", "text-" + ticket.id);
     pair(node, ".canned-label", ".canned", "canned-" + ticket.id);
     pair(node, ".transfer-label", ".transfer", "transfer-" + ticket.id);
+    pair(node, ".need-label", ".need", "need-" + ticket.id);
+    pair(node, ".place-label", ".place", "place-" + ticket.id);
     node.querySelectorAll(".outcomes input").forEach((box, i) => { box.id = "outcome-" + ticket.id + "-" + i; });
 
     const select = node.querySelector(".canned");
@@ -302,6 +310,25 @@
       const ref = ++refs;
       if (send({ type: "card", ticket: ticket.id, ref: ref })) {
         pending.set(ref, addLine(chat, "advocate", "You (hotline card)", message.card.person));
+      }
+    });
+    const needs = node.querySelector(".need");
+    for (const need of message.needs) needs.append(option(need.code, need.label));
+    node.querySelector(".directory").addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (!chat.open) return;
+      const place = node.querySelector(".place");
+      const error = node.querySelector(".directory-error");
+      if (!place.value.trim()) {
+        error.textContent = "Type a ZIP code or a city name.";
+        place.focus();
+        return;
+      }
+      // The place goes to the server for this one search and is not kept there.
+      if (send({ type: "directory_search", ticket: ticket.id, need: needs.value, place: place.value })) {
+        error.textContent = "";
+        node.querySelector(".directory-status").textContent = "Searching…";
+        node.querySelector(".directory-results").replaceChildren();
       }
     });
     node.querySelector(".do-transfer").addEventListener("click", () => {
@@ -356,6 +383,44 @@
     return line;
   }
 
+  function directoryResults(message) {
+    const chat = chats.get(message.ticket);
+    if (!chat || !chat.open) return;
+    const error = chat.node.querySelector(".directory-error");
+    const status = chat.node.querySelector(".directory-status");
+    const list = chat.node.querySelector(".directory-results");
+    list.replaceChildren(...message.results.map((result, i) => serviceItem(chat, result, i)));
+    error.textContent = message.error || "";
+    const found = message.results.length === 1 ? "1 service found." : message.results.length + " services found.";
+    status.textContent = message.error ? "" : (message.note ? found + " " + message.note : found);
+    if (message.error) chat.node.querySelector(".place").focus();
+    announce(message.error || status.textContent);
+  }
+
+  function serviceItem(chat, result, i) {
+    const item = el("li", undefined, "service");
+    const name = el("strong", result.name);
+    name.id = "service-" + chat.id + "-" + i;
+    item.append(name);
+    for (const fact of [result.distance, result.hours, result.languages]) {
+      if (fact) item.append(el("span", fact, "fact"));
+    }
+    const button = el("button", "Send to person", "send-service");
+    button.type = "button";
+    button.setAttribute("aria-describedby", name.id);
+    button.addEventListener("click", () => {
+      if (!chat.open) return;
+      const ref = ++refs;
+      if (send({ type: "directory_card", ticket: chat.id, service: result.service, ref: ref })) {
+        const line = addLine(chat, "advocate", "You (service card)", result.person);
+        if (result.own !== result.person) line.append(el("span", "In your language: " + result.own, "own"));
+        pending.set(ref, line);
+      }
+    });
+    item.append(button);
+    return item;
+  }
+
   function personWrote(ticketId, text) {
     const chat = chats.get(ticketId);
     if (!chat) return;
@@ -387,6 +452,7 @@
     chat.open = false;
     addLine(chat, "system", "", ENDINGS[reason] || ENDINGS.gone);
     chat.node.classList.add("ended");
+    chat.node.querySelector(".place").value = "";
     chat.node.querySelectorAll("textarea, select, input, .tools button, .compose button")
       .forEach((control) => { control.disabled = true; });
     const remove = el("button", "Remove this transcript from the page");
@@ -403,6 +469,12 @@
   function failed(message) {
     const chat = chats.get(message.ticket);
     const text = "Could not do that: " + message.message;
+    const line = pending.get(message.ref);
+    pending.delete(message.ref);
+    if (line) {
+      line.classList.add("failed");
+      line.append(el("span", "Not sent.", "warning"));
+    }
     if (chat) addLine(chat, "system", "", text);
     announce(text);
     const claim = document.querySelector('tr[data-ticket="' + Number(message.ticket) + '"] .claim');
