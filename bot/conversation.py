@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.db import SessionFactory
 from bot.hotlines import Country, Directory, Number
 from bot.i18n import Catalogue
 from bot.models import Contact
@@ -43,7 +44,7 @@ class Conversation:
     settings: Settings
     queue: Queue
     now: dt.datetime
-    session: AsyncSession
+    sessions: SessionFactory
     router: Router
     replies: list[Reply] = field(default_factory=list)
     end_session: bool = False
@@ -53,6 +54,22 @@ class Conversation:
     urgent: bool = False
     """Words of danger were in this message."""
     queue_changed: bool = False
+    _session: AsyncSession | None = field(default=None, repr=False)
+
+    @property
+    def session(self) -> AsyncSession:
+        """This turn's database session, opened on first use.
+
+        A turn that only moves through the menus never opens one: its state is saved
+        by the engine's group commit instead.
+        """
+        if self._session is None:
+            self._session = self.sessions()
+        return self._session
+
+    @property
+    def opened_session(self) -> AsyncSession | None:
+        return self._session
 
     @property
     def country(self) -> Country:

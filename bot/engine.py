@@ -11,8 +11,6 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,13 +18,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.aliases import AliasKeys
 from bot.conversation import Conversation, Router
 from bot.counts import Counts
-from bot.db import SessionFactory, is_sqlite, transaction
+from bot.db import SessionFactory, transaction
 from bot.hotlines import Directory
 from bot.i18n import Catalogue, catalogue, language_for_country, language_for_telegram, normalise
 from bot.language_detect import guess_language
 from bot.models import ChatMessageId, Contact, SeenMessage, Ticket, utcnow
 from bot.queue import Queue
 from bot.settings import Settings
+from bot.state_writer import StateWriter
 from bot.states import State, TicketStatus
 from bot.types import Channel, Inbound, Turn
 
@@ -49,6 +48,7 @@ class Engine:
         router: Router,
         directory: Directory,
         counts: Counts,
+        writer: StateWriter,
         clock: Clock = utcnow,
     ) -> None:
         self.settings = settings
@@ -60,7 +60,11 @@ class Engine:
         self._counts = counts
         self._clock = clock
         self._idle = dt.timedelta(seconds=settings.idle_timeout_seconds)
-        self._sqlite = is_sqlite(settings.database_url)
+        self._writer = writer
+
+    async def drain(self) -> None:
+        """Finish saving the state of turns in flight (at shutdown)."""
+        await self._writer.drain()
 
     async def identify(self, channel: Channel, user_id: str) -> tuple[str, str | None]:
         """Return (alias, previous-period alias) for a channel's user id. The id is not kept."""
@@ -69,42 +73,65 @@ class Engine:
     async def handle(self, inbound: Inbound) -> Turn:
         """Answer one message. A redelivered message id gets no answer and changes nothing."""
         now = self._clock()
+        seen = (
+            (f"{inbound.channel}:{inbound.message_id}", now + SEEN_ID_TTL)
+            if inbound.message_id
+            else None
+        )
+        async with self._sessions() as reads:
+            if seen is not None and await reads.get(SeenMessage, seen[0]) is not None:
+                return Turn((), duplicate=True)
+            contact, fresh, carried_from = await self._load(reads, inbound, now)
+        if contact.opted_out:
+            return Turn(())
+        conversation = Conversation(
+            inbound=inbound,
+            contact=contact,
+            catalogue=catalogue(contact.language),
+            directory=self._directory,
+            settings=self.settings,
+            queue=self.queue,
+            now=now,
+            sessions=self._sessions,
+            router=self._router,
+        )
         try:
-            async with transaction(self._sessions) as session:
-                if inbound.message_id and await self._seen(session, inbound, now):
-                    return Turn((), duplicate=True)
-                contact, fresh = await self._load(session, inbound, now)
-                if contact.opted_out:
-                    return Turn(())
-                conversation = Conversation(
-                    inbound=inbound,
-                    contact=contact,
-                    catalogue=catalogue(contact.language),
-                    directory=self._directory,
-                    settings=self.settings,
-                    queue=self.queue,
-                    now=now,
-                    session=session,
-                    router=self._router,
-                )
-                await self._converse(session, conversation, fresh)
-                if conversation.end_session:
-                    await self._erase(session, contact)
-                else:
-                    contact.last_seen = now
-                    session.add(contact)
+            if carried_from is not None:
+                await self._carry_over(conversation.session, carried_from, contact)
+            await self._converse(conversation, fresh)
+            if conversation.end_session:
+                await self._erase(conversation.session, contact)
+            else:
+                contact.last_seen = now
+            await self._save(conversation, seen)
         except IntegrityError:
             # The same provider message id arrived twice at once; the other copy answers.
             log.info("concurrent duplicate delivery channel=%s", inbound.channel)
             return Turn((), duplicate=True)
+        finally:
+            if conversation.opened_session is not None:
+                await conversation.opened_session.close()
         self._count(conversation, now)
         if conversation.queue_changed:
             await self.queue.announce()
         return Turn(
             tuple(conversation.replies),
+            language=conversation.catalogue.language.code,
             end_session=conversation.end_session,
             forget_chat=conversation.forget_chat,
         )
+
+    async def _save(self, conversation: Conversation, seen: tuple[str, dt.datetime] | None) -> None:
+        """Commit the turn: in its own transaction if it touched tickets, else by group commit."""
+        session = conversation.opened_session
+        if session is None:
+            await self._writer.save(conversation.contact, seen)
+            return
+        if not conversation.end_session:
+            await session.merge(conversation.contact)
+        if seen is not None:
+            session.add(SeenMessage(key=seen[0], expires_at=seen[1]))
+        await session.commit()
 
     async def set_opt_out(self, alias: str, opted_out: bool) -> None:
         """Record a carrier opt-out (STOP) or opt-in (START) for this alias."""
@@ -140,19 +167,17 @@ class Engine:
 
     # --- one turn ------------------------------------------------------------------
 
-    async def _converse(
-        self, session: AsyncSession, conversation: Conversation, fresh: bool
-    ) -> None:
+    async def _converse(self, conversation: Conversation, fresh: bool) -> None:
         inbound, contact, words = conversation.inbound, conversation.contact, conversation.catalogue
         said = normalise(inbound.text)
-        ticket = await self._open_ticket(session, contact)
+        ticket = await self._open_ticket(conversation, contact)
 
         if _contains_danger(said, words):
             conversation.say("danger.reply")
             conversation.urgent = True
             conversation.topic = "danger"
             if ticket is not None:
-                await self.queue.mark_urgent(session, ticket)
+                await self.queue.mark_urgent(conversation.session, ticket)
                 conversation.queue_changed = True
 
         if inbound.has_media:
@@ -170,7 +195,7 @@ class Engine:
             and ticket.status == TicketStatus.ACTIVE
             and contact.state == State.CONNECTED
         ):
-            await self._live(session, conversation, ticket, said)
+            await self._live(conversation, ticket, said)
             return
 
         keyword = self._keyword_payload(said, words, has_ticket=ticket is not None)
@@ -179,7 +204,9 @@ class Engine:
             return
 
         if ticket is not None:
-            await self.queue.refresh(session, ticket, inbound.address, conversation.now)
+            await self.queue.refresh(
+                conversation.session, ticket, inbound.address, conversation.now
+            )
 
         payload = keyword or inbound.choice or self._numbered_choice(conversation, said)
         if payload is not None and await self._router.run(conversation, payload):
@@ -192,9 +219,7 @@ class Engine:
             return
         await self._router.run(conversation, "fallback")
 
-    async def _live(
-        self, session: AsyncSession, conversation: Conversation, ticket: Ticket, said: str
-    ) -> None:
+    async def _live(self, conversation: Conversation, ticket: Ticket, said: str) -> None:
         """In a live chat everything typed goes to the advocate, except the exit and leave words.
 
         Buttons and commands (a choice) are not words the person wrote to the advocate:
@@ -209,7 +234,7 @@ class Engine:
         if leaving is not None:
             await self._router.run(conversation, leaving)
             return
-        await self.queue.refresh(session, ticket, inbound.address, conversation.now)
+        await self.queue.refresh(conversation.session, ticket, inbound.address, conversation.now)
         if inbound.choice is None and inbound.text.strip():
             await self.queue.relay_from_person(ticket, inbound.text)
             conversation.topic = conversation.topic or "relay"
@@ -241,48 +266,36 @@ class Engine:
 
     # --- state -----------------------------------------------------------------------
 
-    async def _seen(self, session: AsyncSession, inbound: Inbound, now: dt.datetime) -> bool:
-        """Record the message id; True if it was already there. One statement, no SELECT."""
-        key = f"{inbound.channel}:{inbound.message_id}"
-        values = {"key": key, "expires_at": now + SEEN_ID_TTL}
-        insert = sqlite_insert if self._sqlite else postgresql_insert
-        record = insert(SeenMessage).values(values).on_conflict_do_nothing()
-        result = await session.exec(record)
-        return bool(result.rowcount == 0)
-
     async def _load(
-        self, session: AsyncSession, inbound: Inbound, now: dt.datetime
-    ) -> tuple[Contact, bool]:
-        contact = await session.get(Contact, inbound.alias)
+        self, reads: AsyncSession, inbound: Inbound, now: dt.datetime
+    ) -> tuple[Contact, bool, str | None]:
+        """Return the person's state, whether a new session starts, and an alias to carry over."""
+        contact = await reads.get(Contact, inbound.alias)
+        carried_from = None
         if contact is None and inbound.previous_alias:
-            contact = await self._carry_over(session, inbound.previous_alias, inbound.alias)
+            old = await reads.get(Contact, inbound.previous_alias)
+            if old is not None:
+                fields = {name: getattr(old, name) for name in Contact.model_fields}
+                contact = Contact(**(fields | {"alias": inbound.alias}))
+                carried_from = inbound.previous_alias
         if contact is None:
-            return self._new_contact(inbound, now), True
+            return self._new_contact(inbound, now), True, None
         if now - contact.last_seen > self._idle and contact.ticket_id is None:
             # A silent conversation closed; this is a new session that keeps only the
             # language, country and discreet choice.
             contact.state = State.NEW
             contact.session_started = now
-            return contact, True
-        return contact, contact.state == State.NEW
+            return contact, True, carried_from
+        return contact, contact.state == State.NEW, carried_from
 
-    async def _carry_over(
-        self, session: AsyncSession, old_alias: str, new_alias: str
-    ) -> Contact | None:
-        old = await session.get(Contact, old_alias)
-        if old is None:
-            return None
-        fields = {name: getattr(old, name) for name in Contact.model_fields}
-        moved = Contact(**(fields | {"alias": new_alias}))
-        await session.delete(old)
-        await session.flush()
-        session.add(moved)
+    async def _carry_over(self, session: AsyncSession, old_alias: str, moved: Contact) -> None:
+        """Move state made under the previous alias key to the current alias."""
+        await session.exec(delete(Contact).where(col(Contact.alias) == old_alias))
         if moved.ticket_id is not None:
             ticket = await session.get(Ticket, moved.ticket_id)
             if ticket is not None:
-                ticket.contact_alias = new_alias
+                ticket.contact_alias = moved.alias
                 session.add(ticket)
-        return moved
 
     def _new_contact(self, inbound: Inbound, now: dt.datetime) -> Contact:
         country = (inbound.country_hint or "").upper()
@@ -307,10 +320,10 @@ class Engine:
             contact.state = State.CHOOSING_LANGUAGE
         return contact
 
-    async def _open_ticket(self, session: AsyncSession, contact: Contact) -> Ticket | None:
+    async def _open_ticket(self, conversation: Conversation, contact: Contact) -> Ticket | None:
         if contact.ticket_id is None:
             return None
-        ticket = await session.get(Ticket, contact.ticket_id)
+        ticket = await conversation.session.get(Ticket, contact.ticket_id)
         if ticket is None or ticket.status == TicketStatus.CLOSED:
             contact.ticket_id = None
             if contact.state in (State.QUEUED, State.CONNECTED):
@@ -325,8 +338,7 @@ class Engine:
             if ticket is not None and ticket.status != TicketStatus.CLOSED:
                 await self.queue.leave(session, ticket, self._clock())
         await session.exec(delete(ChatMessageId).where(col(ChatMessageId.alias) == contact.alias))
-        if await session.get(Contact, contact.alias) is not None:
-            await session.delete(contact)
+        await session.exec(delete(Contact).where(col(Contact.alias) == contact.alias))
 
     def _count(self, conversation: Conversation, now: dt.datetime) -> None:
         contact = conversation.contact

@@ -22,6 +22,7 @@ from bot.models import utcnow
 from bot.queue import Queue
 from bot.relay import InProcessRelay, Relay
 from bot.settings import Settings
+from bot.state_writer import StateWriter
 from handlers import build_router
 
 
@@ -45,6 +46,7 @@ class Helpline:
         await self.relay.start()
 
     async def stop(self) -> None:
+        await self.engine.drain()
         await self.counts.flush(self.sessions)
         await self.relay.stop()
         await self.db.dispose()
@@ -88,6 +90,7 @@ def build_helpline(
         router=build_router(),
         directory=directory(),
         counts=counts,
+        writer=StateWriter(db),
         clock=clock,
     )
     return Helpline(

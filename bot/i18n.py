@@ -87,9 +87,7 @@ class Catalogue:
         if cached is None:
             own = self.entries.get(key)
             text = own.text if own is not None else ""
-            cached = self._keywords[key] = tuple(
-                normalise(w) for w in text.split(",") if w.strip()
-            )
+            cached = self._keywords[key] = tuple(normalise(w) for w in text.split(",") if w.strip())
         return cached
 
     def first_word(self, key: str) -> str:
@@ -97,7 +95,12 @@ class Catalogue:
         return words[0].upper() if words else ""
 
     def country_name(self, code: str) -> str:
-        return str(Locale.parse(self.language.code).territories.get(code, code))
+        return _country_name(self.language.code, code)
+
+
+@cache
+def _country_name(language: str, country: str) -> str:
+    return str(Locale.parse(language).territories.get(country, country))
 
 
 class _Params(dict[str, str]):

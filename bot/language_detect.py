@@ -9,6 +9,9 @@ a wrong one: the caller falls back to the channel's hint, then to a language men
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from functools import cache
 
 from bot.i18n import catalogue, language_codes, normalise
 
@@ -46,19 +49,39 @@ def _script_guess(text: str) -> str | None:
     return None
 
 
-def _keyword_guess(text: str) -> str | None:
-    words = set(_WORD.findall(text))
-    padded = f" {text} "
-    scores: dict[str, int] = {}
+@dataclass(frozen=True, slots=True)
+class _Clues:
+    """Every catalogue's keywords, indexed once: single words by word, phrases in a list."""
+
+    words: dict[str, list[tuple[str, int]]]
+    phrases: list[tuple[str, str, int]]
+
+
+@cache
+def _clues() -> _Clues:
+    words: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    phrases: list[tuple[str, str, int]] = []
     for code in language_codes():
-        words_of = catalogue(code)
-        score = 0
         for key in _KEYWORD_KEYS:
-            for keyword in words_of.words(key):
-                if (" " in keyword and f" {keyword} " in padded) or keyword in words:
-                    score += 2 if key == "keywords.greetings" else 1
-        if score:
-            scores[code] = score
+            weight = 2 if key == "keywords.greetings" else 1
+            for keyword in catalogue(code).words(key):
+                if " " in keyword:
+                    phrases.append((f" {keyword} ", code, weight))
+                else:
+                    words[keyword].append((code, weight))
+    return _Clues(dict(words), phrases)
+
+
+def _keyword_guess(text: str) -> str | None:
+    clues = _clues()
+    scores: Counter[str] = Counter()
+    for word in set(_WORD.findall(text)):
+        for code, weight in clues.words.get(word, ()):
+            scores[code] += weight
+    padded = f" {text} "
+    for phrase, code, weight in clues.phrases:
+        if phrase in padded:
+            scores[code] += weight
     if not scores:
         return None
     best = max(scores.values())

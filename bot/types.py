@@ -70,6 +70,8 @@ class Turn:
     """What the engine decided for one inbound message."""
 
     replies: tuple[Reply, ...]
+    language: str = "en"
+    """The language the person is now answered in (channels size and count by it)."""
     duplicate: bool = False
     end_session: bool = False
     """The person left (quick exit, forget): channels may wipe what they can."""

@@ -141,11 +141,10 @@ class SmsChannel:
             return []
         if not turn.replies:
             return []  # opted out, or words relayed to an advocate
-        words = await engine.language_of(alias)
         if message.media_count:
-            self._counts("sms.media_refused", words.language.code)
+            self._counts("sms.media_refused", turn.language)
         bodies = sms_parts_all(turn.replies)
-        self._counts.bodies(bodies, words.language.code)
+        self._counts.bodies(bodies, turn.language)
         return bodies
 
     async def _opt_out(self, number: str) -> None:

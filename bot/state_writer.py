@@ -1,0 +1,86 @@
+"""Group commit for person state: many turns' writes, one transaction.
+
+Most messages only move a person through the menus: their new state and the
+provider's message id must be saved before the reply goes out, but each needs no
+transaction of its own. Concurrent turns hand their rows here and wait; a writer
+task commits everything that has gathered in one transaction, then wakes them all.
+A reply still leaves only after its state is saved, and a failed commit fails every
+turn in it, so the carrier redelivers and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db import is_sqlite
+from bot.models import Contact, SeenMessage
+
+_CONTACTS = Contact.__table__  # type: ignore[attr-defined]
+_SEEN = SeenMessage.__table__  # type: ignore[attr-defined]
+_COLUMNS = tuple(column.name for column in _CONTACTS.columns)
+
+
+@dataclass(slots=True)
+class _Write:
+    contact: dict[str, Any]
+    seen: tuple[str, dt.datetime] | None
+    done: asyncio.Future[None] = field(repr=False)
+
+
+class StateWriter:
+    def __init__(self, db: AsyncEngine) -> None:
+        self._db = db
+        self._insert = sqlite_insert if is_sqlite(str(db.url)) else postgresql_insert
+        self._pending: list[_Write] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def save(self, contact: Contact, seen: tuple[str, dt.datetime] | None) -> None:
+        """Save this person's state (and the message id seen) with whatever else is waiting."""
+        row = {name: getattr(contact, name) for name in _COLUMNS}
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Write(row, seen, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all(), name="state-writer")
+        await asyncio.shield(done)
+
+    async def drain(self) -> None:
+        """Let the writer finish what it holds (at shutdown)."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                await self._writer
+
+    async def _write_all(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._commit(batch)
+            except Exception as error:
+                for write in batch:
+                    if not write.done.done():
+                        write.done.set_exception(error)
+            else:
+                for write in batch:
+                    if not write.done.done():
+                        write.done.set_result(None)
+
+    async def _commit(self, batch: list[_Write]) -> None:
+        # One row per person: if someone wrote twice in a batch, the later state wins.
+        contacts = list({write.contact["alias"]: write.contact for write in batch}.values())
+        seen = [{"key": w.seen[0], "expires_at": w.seen[1]} for w in batch if w.seen]
+        upsert = self._insert(_CONTACTS)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[_CONTACTS.c.alias],
+            set_={name: upsert.excluded[name] for name in _COLUMNS if name != "alias"},
+        )
+        async with self._db.begin() as connection:
+            await connection.execute(upsert, contacts)
+            if seen:
+                await connection.execute(self._insert(_SEEN).on_conflict_do_nothing(), seen)
