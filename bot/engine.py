@@ -16,6 +16,7 @@ from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.aliases import AliasKeys
+from bot.contact_cache import ContactCache, SeenIds
 from bot.conversation import Conversation, Router
 from bot.counts import Counts
 from bot.db import SessionFactory, transaction
@@ -49,8 +50,12 @@ class Engine:
         directory: Directory,
         counts: Counts,
         writer: StateWriter,
+        cache: ContactCache,
+        seen_ids: SeenIds,
         clock: Clock = utcnow,
     ) -> None:
+        self._cache = cache
+        self._seen_ids = seen_ids
         self.settings = settings
         self._sessions = sessions
         self._aliases = aliases
@@ -70,6 +75,10 @@ class Engine:
         """Return (alias, previous-period alias) for a channel's user id. The id is not kept."""
         return await self._aliases.aliases(self._sessions, channel, user_id, self._clock())
 
+    async def start(self) -> None:
+        """Remember the message ids already handled (when this process is the only one)."""
+        await self._seen_ids.load(self._sessions, self._clock())
+
     async def handle(self, inbound: Inbound) -> Turn:
         """Answer one message. A redelivered message id gets no answer and changes nothing."""
         now = self._clock()
@@ -78,10 +87,31 @@ class Engine:
             if inbound.message_id
             else None
         )
-        async with self._sessions() as reads:
-            if seen is not None and await reads.get(SeenMessage, seen[0]) is not None:
-                return Turn((), duplicate=True)
-            contact, fresh, carried_from = await self._load(reads, inbound, now)
+        remembered = seen is not None and self._seen_ids.enabled
+        if remembered and seen is not None and not self._seen_ids.claim(seen[0], seen[1], now):
+            return Turn((), duplicate=True)
+        try:
+            return await self._turn(inbound, seen, now)
+        except BaseException:
+            if remembered and seen is not None:
+                self._seen_ids.release(seen[0])  # the carrier's redelivery must be answered
+            raise
+
+    async def _turn(
+        self, inbound: Inbound, seen: tuple[str, dt.datetime] | None, now: dt.datetime
+    ) -> Turn:
+        cached = self._cache.get(inbound.alias, now)
+        ask_seen = seen is not None and not self._seen_ids.enabled
+        if cached is not None and not ask_seen:
+            contact, fresh, carried_from = (*self._resume(cached, now), None)
+        else:
+            async with self._sessions() as reads:
+                if ask_seen and seen is not None and await _already_seen(reads, seen[0]):
+                    return Turn((), duplicate=True)
+                if cached is not None:
+                    contact, fresh, carried_from = (*self._resume(cached, now), None)
+                else:
+                    contact, fresh, carried_from = await self._load(reads, inbound, now)
         if contact.opted_out:
             return Turn(())
         conversation = Conversation(
@@ -104,6 +134,12 @@ class Engine:
             else:
                 contact.last_seen = now
             await self._save(conversation, seen)
+            if conversation.end_session:
+                self._cache.drop(contact.alias)
+            else:
+                self._cache.put(contact)
+            if carried_from is not None:
+                self._cache.drop(carried_from)
         except IntegrityError:
             # The same provider message id arrived twice at once; the other copy answers.
             log.info("concurrent duplicate delivery channel=%s", inbound.channel)
@@ -135,6 +171,7 @@ class Engine:
 
     async def set_opt_out(self, alias: str, opted_out: bool) -> None:
         """Record a carrier opt-out (STOP) or opt-in (START) for this alias."""
+        self._cache.drop(alias)
         async with transaction(self._sessions) as session:
             contact = await session.get(Contact, alias)
             if contact is None:
@@ -280,13 +317,17 @@ class Engine:
                 carried_from = inbound.previous_alias
         if contact is None:
             return self._new_contact(inbound, now), True, None
+        return (*self._resume(contact, now), carried_from)
+
+    def _resume(self, contact: Contact, now: dt.datetime) -> tuple[Contact, bool]:
+        """Return the state and whether a new session starts (after 15 silent minutes)."""
         if now - contact.last_seen > self._idle and contact.ticket_id is None:
             # A silent conversation closed; this is a new session that keeps only the
             # language, country and discreet choice.
             contact.state = State.NEW
             contact.session_started = now
-            return contact, True, carried_from
-        return contact, contact.state == State.NEW, carried_from
+            return contact, True
+        return contact, contact.state == State.NEW
 
     async def _carry_over(self, session: AsyncSession, old_alias: str, moved: Contact) -> None:
         """Move state made under the previous alias key to the current alias."""
@@ -347,6 +388,10 @@ class Engine:
             self._counts.add(
                 day=now.date(), channel=contact.channel, language=contact.language, metric=metric
             )
+
+
+async def _already_seen(reads: AsyncSession, key: str) -> bool:
+    return await reads.get(SeenMessage, key) is not None
 
 
 def _is_word(said: str, words: Catalogue, key: str) -> bool:

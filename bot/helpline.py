@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.aliases import AliasKeys
+from bot.contact_cache import ContactCache, SeenIds
 from bot.counts import Counts
 from bot.crypto import Sealer
 from bot.db import SessionFactory, create_engine, session_factory
@@ -44,6 +45,7 @@ class Helpline:
 
     async def start(self) -> None:
         await self.relay.start()
+        await self.engine.start()
 
     async def stop(self) -> None:
         await self.engine.drain()
@@ -91,6 +93,12 @@ def build_helpline(
         directory=directory(),
         counts=counts,
         writer=StateWriter(db),
+        # One process (in-process relay) sees every change: it may answer from memory.
+        cache=ContactCache(
+            enabled=settings.redis_url is None,
+            keep_for=dt.timedelta(hours=settings.retention_person_hours),
+        ),
+        seen_ids=SeenIds(enabled=settings.redis_url is None),
         clock=clock,
     )
     return Helpline(

@@ -95,14 +95,28 @@ def parse_message(form: FormData) -> SmsMessage | None:
     )
 
 
+_REGION_PREFIX = 8
+"""'+' and 7 digits: enough to tell the region of any number (NANPA needs 4 digits)."""
+_regions: dict[str, str] = {}
+
+
 def country_of(number: str) -> str | None:
     """The ISO country code of a phone number, or None when it cannot be told."""
+    prefix = number[:_REGION_PREFIX]
+    known = _regions.get(prefix)
+    if known is not None:
+        return known
     try:
         parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
         return None
     region = phonenumbers.region_code_for_number(parsed)
-    return region if region and region != "ZZ" else None
+    if not region or region == "ZZ":
+        return None
+    if len(_regions) < 100_000:
+        # Only prefixes (never whole numbers) are remembered, and only found regions.
+        _regions[prefix] = region
+    return region
 
 
 def twiml(bodies: Sequence[str], *, status_url: str | None) -> str:

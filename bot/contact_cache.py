@@ -1,0 +1,103 @@
+"""Person state and seen message ids held in memory, when this process is the only one.
+
+With the in-process relay the help line is one process, so it sees every message and
+every change a turn makes: a person's state can be answered from memory instead of a
+database read, and a redelivered message id recognised without one. Anything that
+changes a person outside a turn goes through a ticket (claims, closes, queue news),
+so state is cached only while a person has no ticket. An entry lives no longer than
+the person-state retention window, so memory never keeps what the database has
+already forgotten. With Redis (several workers) nothing is cached.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from typing import Any
+
+from sqlmodel import col, select
+
+from bot.db import SessionFactory
+from bot.models import Contact, SeenMessage
+
+_FIELDS = tuple(Contact.model_fields)
+
+
+class ContactCache:
+    def __init__(self, *, enabled: bool, keep_for: dt.timedelta, capacity: int = 50_000) -> None:
+        self.enabled = enabled
+        self._keep_for = keep_for
+        self._capacity = capacity
+        self._contacts: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def get(self, alias: str, now: dt.datetime) -> Contact | None:
+        """A fresh copy of the cached state, or None when the database must be asked."""
+        snapshot = self._contacts.get(alias)
+        if snapshot is None:
+            return None
+        if snapshot["ticket_id"] is not None or now - snapshot["last_seen"] > self._keep_for:
+            del self._contacts[alias]
+            return None
+        self._contacts.move_to_end(alias)
+        return Contact(**snapshot)
+
+    def put(self, contact: Contact) -> None:
+        if not self.enabled:
+            return
+        self._contacts[contact.alias] = {name: getattr(contact, name) for name in _FIELDS}
+        self._contacts.move_to_end(contact.alias)
+        # Entries are in last-seen order: drop the oldest past the window (people who
+        # never wrote again, or whose alias key has rotated), and any over capacity.
+        horizon = contact.last_seen - self._keep_for
+        while self._contacts:
+            oldest = next(iter(self._contacts.values()))
+            if oldest["last_seen"] >= horizon and len(self._contacts) <= self._capacity:
+                break
+            self._contacts.popitem(last=False)
+
+    def drop(self, alias: str) -> None:
+        self._contacts.pop(alias, None)
+
+    def __len__(self) -> int:
+        return len(self._contacts)
+
+
+class SeenIds:
+    """Provider message ids handled recently; authoritative only when enabled (one process)."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._expiry: dict[str, dt.datetime] = {}
+        self._next_prune: dt.datetime | None = None
+
+    async def load(self, sessions: SessionFactory, now: dt.datetime) -> int:
+        """Remember the ids the database still holds, so a restart forgets none."""
+        if not self.enabled:
+            return 0
+        async with sessions() as session:
+            rows = await session.exec(
+                select(SeenMessage.key, SeenMessage.expires_at).where(
+                    col(SeenMessage.expires_at) > now
+                )
+            )
+            self._expiry.update({key: expires for key, expires in rows.all()})
+        return len(self._expiry)
+
+    def claim(self, key: str, expires: dt.datetime, now: dt.datetime) -> bool:
+        """Record ``key``; False if it was already here (a redelivery)."""
+        self._prune(now)
+        known = self._expiry.get(key)
+        if known is not None and known > now:
+            return False
+        self._expiry[key] = expires
+        return True
+
+    def release(self, key: str) -> None:
+        """The turn for ``key`` failed: let the carrier's redelivery be answered."""
+        self._expiry.pop(key, None)
+
+    def _prune(self, now: dt.datetime) -> None:
+        if self._next_prune is not None and now < self._next_prune:
+            return
+        self._expiry = {key: at for key, at in self._expiry.items() if at > now}
+        self._next_prune = now + dt.timedelta(minutes=5)

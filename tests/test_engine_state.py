@@ -1,0 +1,91 @@
+"""Person state kept in memory between turns must never outlive or contradict the database."""
+
+from bot.helpline import Helpline, build_helpline
+from bot.i18n import catalogue
+from bot.retention import purge
+from tests.conftest import FrozenClock, make_settings
+from tests.dialogue import Person
+
+
+async def test_a_redelivery_after_a_restart_is_still_answered_once(
+    database_url: str, clock: FrozenClock
+) -> None:
+    from tests.conftest import prepare_database
+
+    await prepare_database(database_url)
+    first = build_helpline(make_settings(database_url), clock=clock)
+    await first.start()
+    person = Person(first, country="US", user_id="restart-person")
+    assert await person.send("hello", message_id="SM-restart")
+    await first.stop()
+
+    second = build_helpline(make_settings(database_url), clock=clock)
+    await second.start()
+    try:
+        again = Person(second, country="US", user_id="restart-person")
+        assert await again.send("hello", message_id="SM-restart") == []
+    finally:
+        await second.stop()
+
+
+async def test_state_forgotten_by_the_purge_is_not_remembered_from_memory(
+    database_url: str, clock: FrozenClock
+) -> None:
+    from tests.conftest import prepare_database
+
+    await prepare_database(database_url)
+    # Keys that outlive the window, so the same alias comes back: only the window forgets.
+    settings = make_settings(database_url, HELPLINE_ALIAS_KEY_ROTATION_HOURS=10_000)
+    line = build_helpline(settings, clock=clock)
+    await line.start()
+    try:
+        person = Person(line, user_id="purged-person")
+        replies = await person.send("hola")
+        assert catalogue("es").raw("option.hotlines") in replies[1]
+        clock.advance(hours=line.settings.retention_person_hours, minutes=5)
+        await purge(line)
+        replies = await person.send("ok")
+        # Nothing of the Spanish conversation survives: English, with the language menu.
+        assert catalogue("en").raw("language.prompt") in replies[-1]
+    finally:
+        await line.stop()
+
+
+async def test_a_chat_closed_by_an_advocate_is_seen_on_the_next_message(
+    database_url: str, clock: FrozenClock
+) -> None:
+    from bot.accounts import TOTP_PURPOSE, add_advocate
+    from tests.conftest import prepare_database
+
+    await prepare_database(database_url)
+    line = build_helpline(make_settings(database_url), clock=clock)
+    await line.start()
+    try:
+        advocate, _ = await add_advocate(
+            line.sessions, line.sealer(TOTP_PURPOSE), name="ana", password="a-long-password-1"
+        )
+        assert advocate.id is not None
+        person = Person(line, country="US")
+        await person.send("hello")
+        await person.send(choice="talk")
+        await person.send(choice="talk:yes")
+        entries = await line.queue.entries()
+        await line.queue.claim(ticket_id=entries[0].id, advocate_id=advocate.id)
+        await line.queue.close(
+            ticket_id=entries[0].id, advocate_id=advocate.id, outcomes=["hotline_given"]
+        )
+        replies = await person.send("1")  # the main menu again: hotline numbers
+        assert "1-888-373-7888" in replies[0]
+    finally:
+        await line.stop()
+
+
+async def test_memory_lets_go_of_people_past_the_retention_window(
+    helpline: Helpline, clock: FrozenClock
+) -> None:
+    cache = helpline.engine._cache  # what this process holds in memory about people
+    await Person(helpline, country="US").send("hello")
+    assert len(cache) == 1
+    clock.advance(hours=helpline.settings.retention_person_hours, minutes=1)
+    await Person(helpline, country="US").send("hello")
+    assert len(cache) == 1  # only the newcomer: the first person is gone from memory
