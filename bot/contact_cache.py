@@ -29,15 +29,40 @@ class ContactCache:
         self._keep_for = keep_for
         self._capacity = capacity
         self._contacts: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.complete = False
+        """Every person the database holds is here: an alias not here is someone new."""
+
+    async def load(self, sessions: SessionFactory, now: dt.datetime) -> int:
+        """Hold everyone the database still holds, so a newcomer costs no read."""
+        if not self.enabled:
+            return 0
+        async with sessions() as session:
+            rows = await session.exec(
+                select(Contact)
+                .where(col(Contact.last_seen) > now - self._keep_for)
+                .order_by(col(Contact.last_seen))
+                .limit(self._capacity + 1)
+            )
+            contacts = rows.all()
+        for contact in contacts[: self._capacity]:
+            self._contacts[contact.alias] = {name: getattr(contact, name) for name in _FIELDS}
+        self.complete = len(contacts) <= self._capacity
+        return len(self._contacts)
+
+    def known_absent(self, alias: str) -> bool:
+        """True when ``alias`` is certainly not in the database (a newcomer)."""
+        return self.complete and alias not in self._contacts
 
     def get(self, alias: str, now: dt.datetime) -> Contact | None:
         """A fresh copy of the cached state, or None when the database must be asked."""
         snapshot = self._contacts.get(alias)
         if snapshot is None:
             return None
-        if snapshot["ticket_id"] is not None or now - snapshot["last_seen"] > self._keep_for:
-            del self._contacts[alias]
+        if now - snapshot["last_seen"] > self._keep_for:
+            del self._contacts[alias]  # past the window, as in the database: someone new
             return None
+        if snapshot["ticket_id"] is not None:
+            return None  # tickets change outside turns: ask the database
         self._contacts.move_to_end(alias)
         return Contact(**snapshot)
 
@@ -51,7 +76,9 @@ class ContactCache:
         horizon = contact.last_seen - self._keep_for
         while self._contacts:
             oldest = next(iter(self._contacts.values()))
-            if oldest["last_seen"] >= horizon and len(self._contacts) <= self._capacity:
+            if len(self._contacts) > self._capacity:
+                self.complete = False  # someone still in the database is no longer here
+            elif oldest["last_seen"] >= horizon:
                 break
             self._contacts.popitem(last=False)
 

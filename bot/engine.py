@@ -76,8 +76,9 @@ class Engine:
         return await self._aliases.aliases(self._sessions, channel, user_id, self._clock())
 
     async def start(self) -> None:
-        """Remember the message ids already handled (when this process is the only one)."""
+        """Hold people's state and the message ids handled (when this process is the only one)."""
         await self._seen_ids.load(self._sessions, self._clock())
+        await self._cache.load(self._sessions, self._clock())
 
     async def handle(self, inbound: Inbound) -> Turn:
         """Answer one message. A redelivered message id gets no answer and changes nothing."""
@@ -101,8 +102,15 @@ class Engine:
         self, inbound: Inbound, seen: tuple[str, dt.datetime] | None, now: dt.datetime
     ) -> Turn:
         cached = self._cache.get(inbound.alias, now)
+        newcomer = (
+            cached is None
+            and self._cache.known_absent(inbound.alias)
+            and (inbound.previous_alias is None or self._cache.known_absent(inbound.previous_alias))
+        )
         ask_seen = seen is not None and not self._seen_ids.enabled
-        if cached is not None and not ask_seen:
+        if newcomer and not ask_seen:
+            contact, fresh, carried_from = self._new_contact(inbound, now), True, None
+        elif cached is not None and not ask_seen:
             contact, fresh, carried_from = (*self._resume(cached, now), None)
         else:
             async with self._sessions() as reads:
@@ -171,7 +179,6 @@ class Engine:
 
     async def set_opt_out(self, alias: str, opted_out: bool) -> None:
         """Record a carrier opt-out (STOP) or opt-in (START) for this alias."""
-        self._cache.drop(alias)
         async with transaction(self._sessions) as session:
             contact = await session.get(Contact, alias)
             if contact is None:
@@ -189,6 +196,7 @@ class Engine:
                 contact.ticket_id = None
                 contact.state = State.NEW
             session.add(contact)
+        self._cache.put(contact)
 
     async def is_opted_out(self, alias: str) -> bool:
         async with self._sessions() as session:

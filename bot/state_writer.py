@@ -26,6 +26,8 @@ from bot.models import Contact, SeenMessage
 _CONTACTS = Contact.__table__  # type: ignore[attr-defined]
 _SEEN = SeenMessage.__table__  # type: ignore[attr-defined]
 _COLUMNS = tuple(column.name for column in _CONTACTS.columns)
+_UPDATED = tuple(name for name in _COLUMNS if name not in ("alias", "opted_out"))
+"""A turn never changes the opt-out; a STOP recorded meanwhile must not be undone."""
 
 
 @dataclass(slots=True)
@@ -78,7 +80,7 @@ class StateWriter:
         upsert = self._insert(_CONTACTS)
         upsert = upsert.on_conflict_do_update(
             index_elements=[_CONTACTS.c.alias],
-            set_={name: upsert.excluded[name] for name in _COLUMNS if name != "alias"},
+            set_={name: upsert.excluded[name] for name in _UPDATED},
         )
         async with self._db.begin() as connection:
             await connection.execute(upsert, contacts)

@@ -89,3 +89,20 @@ async def test_memory_lets_go_of_people_past_the_retention_window(
     clock.advance(hours=helpline.settings.retention_person_hours, minutes=1)
     await Person(helpline, country="US").send("hello")
     assert len(cache) == 1  # only the newcomer: the first person is gone from memory
+
+
+async def test_a_turn_saved_by_group_commit_never_undoes_an_opt_out(helpline: Helpline) -> None:
+    from bot.models import Contact
+    from bot.state_writer import StateWriter
+
+    person = Person(helpline, country="US")
+    await person.send("hello")
+    alias = await person.alias()
+    async with helpline.sessions() as session:
+        before = await session.get(Contact, alias)
+    assert before is not None and not before.opted_out
+    # STOP is recorded while a turn that read the earlier state is still being saved.
+    await helpline.engine.set_opt_out(alias, True)
+    await StateWriter(helpline.db).save(before, None)
+    assert await helpline.engine.is_opted_out(alias)
+    assert await person.send("hello") == []

@@ -102,7 +102,8 @@ _regions: dict[str, str] = {}
 
 def country_of(number: str) -> str | None:
     """The ISO country code of a phone number, or None when it cannot be told."""
-    prefix = number[:_REGION_PREFIX]
+    # North America shares +1: the area code (three digits) tells the country.
+    prefix = number[:5] if number.startswith("+1") else number[:_REGION_PREFIX]
     known = _regions.get(prefix)
     if known is not None:
         return known
