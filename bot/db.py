@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import URL, Engine, event
+from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,6 +39,16 @@ def create_engine(url: str) -> AsyncEngine:
         pool_timeout=10,
         connect_args={"timeout": 5, "command_timeout": 30},
     )
+
+
+def create_sync_engine(url: URL) -> Engine:
+    """A plain (thread-bound) engine on the same SQLite file, for batched writes."""
+    engine = sa_create_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        connect_args={"timeout": 30, "check_same_thread": False},
+    )
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -50,7 +50,7 @@ class Language:
 
     @property
     def direction(self) -> str:
-        return "rtl" if Locale.parse(self.code).text_direction == "rtl" else "ltr"
+        return _direction(self.code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +96,11 @@ class Catalogue:
 
     def country_name(self, code: str) -> str:
         return _country_name(self.language.code, code)
+
+
+@cache
+def _direction(language: str) -> str:
+    return "rtl" if Locale.parse(language).text_direction == "rtl" else "ltr"
 
 
 @cache

@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import Executable
 
-from bot.db import is_sqlite
+from bot.db import create_sync_engine, is_sqlite
 from bot.models import Contact, SeenMessage
 
 _CONTACTS = Contact.__table__  # type: ignore[attr-defined]
@@ -40,7 +41,11 @@ class _Write:
 class StateWriter:
     def __init__(self, db: AsyncEngine) -> None:
         self._db = db
-        self._insert = sqlite_insert if is_sqlite(str(db.url)) else postgresql_insert
+        sqlite = is_sqlite(str(db.url))
+        self._insert = sqlite_insert if sqlite else postgresql_insert
+        # aiosqlite hands every statement to its thread and back through the event loop;
+        # a whole batch written by one plain sqlite3 call costs a single hand-off.
+        self._sync = create_sync_engine(db.url) if sqlite else None
         self._pending: list[_Write] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -58,6 +63,8 @@ class StateWriter:
         if self._writer is not None:
             with contextlib.suppress(Exception):
                 await self._writer
+        if self._sync is not None:
+            self._sync.dispose()
 
     async def _write_all(self) -> None:
         while self._pending:
@@ -82,7 +89,24 @@ class StateWriter:
             index_elements=[_CONTACTS.c.alias],
             set_={name: upsert.excluded[name] for name in _UPDATED},
         )
+        remember = self._insert(_SEEN).on_conflict_do_nothing()
+        if self._sync is not None:
+            await asyncio.to_thread(self._commit_sync, upsert, contacts, remember, seen)
+            return
         async with self._db.begin() as connection:
             await connection.execute(upsert, contacts)
             if seen:
-                await connection.execute(self._insert(_SEEN).on_conflict_do_nothing(), seen)
+                await connection.execute(remember, seen)
+
+    def _commit_sync(
+        self,
+        upsert: Executable,
+        contacts: list[dict[str, Any]],
+        remember: Executable,
+        seen: list[dict[str, Any]],
+    ) -> None:
+        assert self._sync is not None
+        with self._sync.begin() as connection:
+            connection.execute(upsert, contacts)
+            if seen:
+                connection.execute(remember, seen)
