@@ -435,7 +435,8 @@ class ConsoleSocket:
         found = self._found.get(ticket_id, {})
         if not isinstance(service, str) or service not in found:
             raise TicketError("that service is not in this chat's search results: search again")
-        await self._deliver(ticket_id, found[service], ref, audit=("directory_card", service))
+        # The service would hint where the person is: the audit says only that a card went.
+        await self._deliver(ticket_id, found[service], ref, audit=("directory_card", ""))
 
     async def _transfer(self, ticket_id: int, to: object) -> None:
         target = to if isinstance(to, int) else None
