@@ -28,7 +28,7 @@ from bot.queue import Queue
 from bot.settings import Settings
 from bot.state_writer import StateWriter
 from bot.states import State, TicketStatus
-from bot.types import Channel, Inbound, Turn
+from bot.types import Address, Channel, Inbound, Turn
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,33 @@ class Engine:
         """Hold people's state and the message ids handled (when this process is the only one)."""
         await self._seen_ids.load(self._sessions, self._clock())
         await self._cache.load(self._sessions, self._clock())
+
+    async def receive(
+        self,
+        channel: Channel,
+        user_id: str,
+        text: str,
+        *,
+        choice: str | None = None,
+        language_hint: str | None = None,
+        country_hint: str | None = None,
+        message_id: str | None = None,
+    ) -> Turn:
+        """Answer a message from ``user_id`` on ``channel``: identify by alias, then handle."""
+        alias, previous = await self.identify(channel, user_id)
+        return await self.handle(
+            Inbound(
+                channel=channel,
+                alias=alias,
+                previous_alias=previous,
+                text=text,
+                address=Address(channel, user_id),
+                choice=choice,
+                language_hint=language_hint,
+                country_hint=country_hint,
+                message_id=message_id,
+            )
+        )
 
     async def handle(self, inbound: Inbound) -> Turn:
         """Answer one message. A redelivered message id gets no answer and changes nothing."""

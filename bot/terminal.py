@@ -10,7 +10,7 @@ from bot.helpline import build_helpline
 from bot.migrate import migrate
 from bot.render import numbered
 from bot.settings import Settings
-from bot.types import Address, Channel, Inbound
+from bot.types import Channel
 
 
 async def chat(settings: Settings) -> int:
@@ -24,16 +24,7 @@ async def chat(settings: Settings) -> int:
             line = await asyncio.to_thread(sys.stdin.readline)
             if not line:
                 return 0
-            alias, previous = await helpline.engine.identify(Channel.SIMULATOR, phone_id)
-            turn = await helpline.engine.handle(
-                Inbound(
-                    channel=Channel.SIMULATOR,
-                    alias=alias,
-                    previous_alias=previous,
-                    text=line.rstrip("\n"),
-                    address=Address(Channel.SIMULATOR, phone_id),
-                )
-            )
+            turn = await helpline.engine.receive(Channel.SIMULATOR, phone_id, line.rstrip("\n"))
             for reply in turn.replies:
                 print(f"\n{numbered(reply)}\n", flush=True)
     finally:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from bot.helpline import Helpline
 from bot.render import numbered
-from bot.types import Address, Channel, Inbound, Reply, Turn
+from bot.types import Channel, Reply, Turn
 
 _message_ids = itertools.count(1)
 
@@ -42,19 +42,14 @@ class Person:
     async def turn(
         self, text: str = "", *, choice: str | None = None, message_id: str | None = None
     ) -> Turn:
-        alias, previous = await self.helpline.engine.identify(self.channel, self.user_id)
-        turn = await self.helpline.engine.handle(
-            Inbound(
-                channel=self.channel,
-                alias=alias,
-                previous_alias=previous,
-                text=text,
-                choice=choice,
-                address=Address(self.channel, self.user_id),
-                language_hint=self.language_code,
-                country_hint=self.country,
-                message_id=message_id or f"m{next(_message_ids)}",
-            )
+        turn = await self.helpline.engine.receive(
+            self.channel,
+            self.user_id,
+            text,
+            choice=choice,
+            language_hint=self.language_code,
+            country_hint=self.country,
+            message_id=message_id or f"m{next(_message_ids)}",
         )
         self.turns.append(turn)
         return turn

@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse
 from bot.helpline import Helpline
 from bot.relay import Event, Relay, Subscription
 from bot.render import sms_parts
-from bot.types import Address, Button, Channel, Inbound, Reply
+from bot.types import Address, Button, Channel, Reply
 
 log = logging.getLogger(__name__)
 
@@ -152,18 +152,13 @@ async def _converse(
             phones.open(phone_id, socket, style)
             text = str(message.get("text") or "")[:MAX_TEXT]
             choice = message.get("choice")
-            alias, previous = await helpline.engine.identify(Channel.SIMULATOR, phone_id)
-            turn = await helpline.engine.handle(
-                Inbound(
-                    channel=Channel.SIMULATOR,
-                    alias=alias,
-                    previous_alias=previous,
-                    text=text,
-                    choice=str(choice) if choice else None,
-                    address=Address(Channel.SIMULATOR, phone_id),
-                    language_hint=_opt(message.get("language_code")),
-                    country_hint=_opt(message.get("country")),
-                )
+            turn = await helpline.engine.receive(
+                Channel.SIMULATOR,
+                phone_id,
+                text,
+                choice=str(choice) if choice else None,
+                language_hint=_opt(message.get("language_code")),
+                country_hint=_opt(message.get("country")),
             )
             await socket.send_json(
                 {
