@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
@@ -13,6 +14,7 @@ from bot.console.canned import canned_text, hotline_card
 from bot.i18n import catalogue
 from bot.models import AuditEvent, Contact, Ticket
 from bot.states import TicketStatus
+from tests import services
 from tests.console.conftest import PASSWORD, Console, Staffer, assert_nothing_stored
 from tests.dialogue import Person
 
@@ -29,11 +31,17 @@ CHROMIUM_ARGS = [
 ]
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_INSTALLED = CHROMIUM.exists()
+
+
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
+    # Debian's chromium (apt-get install chromium): skipped without it, required in CI.
+    services.require("Chromium", CHROMIUM_INSTALLED)
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
         )
         try:
             yield chromium
