@@ -67,6 +67,8 @@ class Catalogue:
         if discreet and self.has(f"{key}.discreet"):
             key = f"{key}.discreet"
         template = self.raw(key)
+        if self.language.direction == "rtl":
+            params = {name: _isolate_numbers(value) for name, value in params.items()}
         return template.format_map(_Params(params))
 
     def has(self, key: str) -> bool:
@@ -96,6 +98,20 @@ class Catalogue:
 
     def country_name(self, code: str) -> str:
         return _country_name(self.language.code, code)
+
+
+_LEFT_TO_RIGHT_ISOLATE, _POP_DIRECTIONAL_ISOLATE = "\u2066", "\u2069"
+
+
+def _isolate_numbers(value: str) -> str:
+    """Keep a phone number in one left-to-right piece inside right-to-left text.
+
+    Without it, Arabic text shows "1-800-843-5678" broken and reordered at a line end,
+    which can send someone to a wrong number.
+    """
+    if not any(char.isdigit() for char in value):
+        return value
+    return f"{_LEFT_TO_RIGHT_ISOLATE}{value}{_POP_DIRECTIONAL_ISOLATE}"
 
 
 @cache

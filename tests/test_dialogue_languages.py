@@ -129,3 +129,16 @@ async def test_every_language_can_be_chosen_and_answers_in_it(
     replies = await person.send(choice=f"lang:{code}")
     assert replies[0] == words(code, "language.set")
     assert catalogue(code).raw("option.safety") in replies[1]
+
+
+async def test_numbers_in_arabic_replies_stay_in_one_left_to_right_piece(
+    helpline: Helpline,
+) -> None:
+    person = Person(helpline, country="US")
+    await person.send("مرحبا")
+    replies = await person.send("1")
+    nhth = directory().numbers["us-nhth"]
+    assert f"\u2066{nhth.call}\u2069" in replies[0]
+    english = Person(helpline, country="US")
+    await english.send("hello")
+    assert "\u2066" not in (await english.send("1"))[0]
