@@ -75,6 +75,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
+    if args.workers > 1 and not settings.redis_url:
+        # Without Redis each worker would relay only its own people and advocates, and
+        # keep its own memory of them: one help line needs one process or a shared relay.
+        print(
+            "error: --workers above 1 needs HELPLINE_REDIS_URL (see docs/deploy.md)",
+            file=sys.stderr,
+        )
+        return 2
     if args.telegram_polling:
         if args.workers > 1:
             # Telegram allows one getUpdates caller per bot; a second worker would conflict.
