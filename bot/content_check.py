@@ -74,7 +74,7 @@ class Report:
 
 
 def _is_keyword(key: str) -> bool:
-    return key.startswith("keywords.")
+    return key.startswith(("keywords.", "intent."))
 
 
 def check_flags(code: str, report: Report) -> None:
@@ -126,7 +126,7 @@ def check_language(
         sizes[key] = (segments.encoding, segments.count)
     report.segments[code] = sizes
     report.unreviewed[code] = sum(1 for entry in entries.values() if not entry.reviewed)
-    for key in ("keywords.exit", "keywords.leave_queue"):
+    for key in ("keywords.exit", "keywords.leave_queue", "keywords.exit_live", "keywords.end_chat"):
         words = {normalise(w) for w in entries.get(key, Entry("", False, 0)).text.split(",")}
         clash = words & CARRIER_WORDS
         if clash:

@@ -31,6 +31,10 @@ class Contact(SQLModel, table=True):
     session_started: dt.datetime = Field(default_factory=utcnow)
     last_seen: dt.datetime = Field(default_factory=utcnow, index=True)
     last_queue_notice: dt.datetime | None = None
+    concern: bool = False
+    """Danger or exploitation was described this session: a ticket opened now is urgent."""
+    asked: str | None = Field(default=None, max_length=120)
+    """The payloads of a question just asked ("did you mean …?"): payload names, no words."""
 
 
 class AliasKey(SQLModel, table=True):

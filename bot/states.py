@@ -28,6 +28,8 @@ class State(StrEnum):
     SERVICES_MORE_LABOUR = "services_more:labour"
     SERVICES_MORE_YOUTH = "services_more:youth"
     SERVICES_MORE_SUBSTANCE = "services_more:substance"
+    ASKING = "asking"
+    """A one-line question is open ("leave now?", "did you mean …?"); see Contact.asked."""
     TALK_CONSENT = "talk_consent"
     QUEUED = "queued"
     CONNECTED = "connected"

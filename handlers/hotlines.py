@@ -5,18 +5,25 @@ from collections.abc import Sequence
 from bot.conversation import Conversation, Option, Router
 from bot.hotlines import Number
 from bot.i18n import normalise
+from bot.payloads import Payload, Topic
 from bot.states import State
+from bot.understanding import Intent
 from handlers.start import show_main_menu
 
 
 def hotline_options(_: Conversation) -> Sequence[Option]:
-    return (Option("country", "option.other_country"), Option("menu", "option.menu"))
+    return (
+        Option(Payload(Topic.COUNTRY), "option.other_country"),
+        Option(Payload(Topic.MENU), "option.menu"),
+    )
 
 
 def country_options(conversation: Conversation) -> Sequence[Option]:
     words = conversation.catalogue
     codes = sorted(conversation.directory.country_codes(), key=words.country_name)
-    return tuple(Option(f"country:{code}", label=words.country_name(code)) for code in codes)
+    return tuple(
+        Option(Payload(Topic.COUNTRY, code), label=words.country_name(code)) for code in codes
+    )
 
 
 def number_line(conversation: Conversation, number: Number) -> str:
@@ -76,8 +83,9 @@ async def back_to_menu(conversation: Conversation, _: str) -> None:
 
 
 def register(router: Router) -> None:
-    router.action("hotlines", show_hotlines)
-    router.action("country", choose_country)
+    router.action(Topic.HOTLINES, show_hotlines)
+    router.action(Topic.COUNTRY, choose_country)
+    router.intent(Intent.HOTLINES, Payload(Topic.HOTLINES), label="option.hotlines")
     router.menu(State.HOTLINES, hotline_options)
     router.menu(State.CHOOSING_COUNTRY, country_options, "country.prompt")
     router.text(State.CHOOSING_COUNTRY, typed_country)

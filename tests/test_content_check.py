@@ -64,7 +64,7 @@ def test_a_number_written_into_a_translation_is_an_error(broken_locales: Path) -
 
 
 def test_a_carrier_opt_out_word_as_exit_word_is_an_error(broken_locales: Path) -> None:
-    po = broken_locales / "en" / "LC_MESSAGES" / "helpline.po"
+    po = broken_locales / "en" / "LC_MESSAGES" / "words.po"
     _edit(po, 'msgstr "exit, bye"', 'msgstr "stop, bye"')
     assert any("carrier keyword" in e for e in check().errors)
 
