@@ -6,13 +6,10 @@ open now or later this session is urgent.
 """
 
 from bot.conversation import Conversation, Router
-from bot.i18n import Catalogue
 from bot.payloads import Payload, Topic
 from bot.states import State
 from bot.understanding import EXPLOITATION, Intent
-from bot.understanding.text import fold, unspaced
-
-DANGER_WORDS = "keywords.danger"
+from bot.understanding.danger import contains_danger
 
 
 async def danger_first(conversation: Conversation) -> bool:
@@ -54,28 +51,6 @@ async def fear(conversation: Conversation, _: str) -> None:
 def _said_danger(conversation: Conversation) -> bool:
     wanted = conversation.t("danger.reply", **conversation.standard_params())
     return any(reply.text == wanted for reply in conversation.replies)
-
-
-def contains_danger(text: str, words: Catalogue) -> bool:
-    """True when a danger phrase appears anywhere in the message (accents ignored)."""
-    said = fold(text)
-    phrases = words.words(DANGER_WORDS) + (
-        words.fallback.words(DANGER_WORDS) if words.fallback else ()
-    )
-    padded = f" {_spaced(said)} "
-    for phrase in phrases:
-        folded = fold(phrase)
-        if unspaced(folded):
-            if folded in said:
-                return True
-        elif f" {_spaced(folded)} " in padded:
-            return True
-    return False
-
-
-def _spaced(text: str) -> str:
-    """Words separated by single spaces, punctuation dropped, so edges match cleanly."""
-    return " ".join("".join(c if c.isalnum() or c == "'" else " " for c in text).split())
 
 
 def register(router: Router) -> None:
