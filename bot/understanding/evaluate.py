@@ -14,12 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from content import CONTENT_DIR
-
 from bot.i18n import Catalogue, catalogue, language_codes, normalise
 from bot.understanding.danger import contains_danger
 from bot.understanding.intents import Intent
 from bot.understanding.match import understand
+from content import CONTENT_DIR
 
 CORPUS_DIR = CONTENT_DIR / "corpus"
 KEYWORD_INTENTS = {
@@ -71,7 +70,8 @@ def decide(text: str, words: Catalogue) -> tuple[Intent | None, Intent | None, b
     meaning = understand(text, words)
     if meaning.confirm is not None:
         return meaning.confirm, None, False
-    return meaning.intent, meaning.other, False
+    acts = meaning.intent in (Intent.EXIT, Intent.FORGET)  # never expected: counted if so
+    return meaning.intent, meaning.other, acts
 
 
 def score_language(code: str, path: Path) -> LanguageScore:

@@ -23,11 +23,11 @@ from bot.understanding.intents import (
     PRIORITY,
     Intent,
 )
-from bot.understanding.text import fold, stems, tokens, unspaced
+from bot.understanding.text import fold, has_marks, stems, tokens, unspaced
 
 MAX_GAP = 2
 """Words allowed between two words of a phrase ("took my passport" ~ "took away my passport")."""
-FUZZY_MIN_LENGTH = 5
+FUZZY_MIN_LENGTH = 6
 FUZZY_RATIO = 86.0
 _PUNCTUATION = " .,!?¡¿;:'\"()。！？，、،؟…~"
 EXIT_KEYS = {Intent.EXIT: "keywords.exit", Intent.FORGET: "keywords.forget"}
@@ -50,8 +50,14 @@ class _Phrase:
     substring: str | None
 
 
+MARKED_LANGUAGES = frozenset({"vi"})
+"""Languages whose accents change the word: matched with them when the person typed them."""
+SHORT_WORD = 4
+"""Words this short are matched as typed, not by stem ("меня" and "меню" share a stem)."""
+
+
 @cache
-def _lexicon(language: str) -> tuple[_Phrase, ...]:
+def _lexicon(language: str, marked: bool = False) -> tuple[_Phrase, ...]:
     words = catalogue(language)
     sources = [(words, language)]
     if words.fallback is not None:
@@ -59,8 +65,10 @@ def _lexicon(language: str) -> tuple[_Phrase, ...]:
     phrases: list[_Phrase] = []
     for source, code in sources:
         for intent in Intent:
+            if intent in NEVER_GUESSED:
+                continue  # reached only by the exact keyword or a confirming question
             for phrase in _entries(source, f"intent.{intent.value}"):
-                folded = fold(phrase)
+                folded = fold(phrase, keep_marks=marked and code == language)
                 if unspaced(folded):
                     phrases.append(_Phrase(intent, (), (), folded.replace(" ", "")))
                 else:
@@ -83,6 +91,9 @@ def understand(text: str, words: Catalogue) -> Meaning:
     if confirm is not None:
         return Meaning(confirm=confirm)
     language = words.language.code
+    marked = language in MARKED_LANGUAGES and has_marks(text)
+    if marked:
+        folded = fold(text, keep_marks=True)
     raw = tokens(folded)
     message = _Message(
         stems=stems(raw, language),
@@ -91,11 +102,12 @@ def understand(text: str, words: Catalogue) -> Meaning:
         squeezed=folded.replace(" ", ""),
     )
     scores: dict[Intent, float] = {}
-    for phrase in _lexicon(language):
+    for phrase in _lexicon(language, marked):
         score = _score(phrase, message)
         if score > scores.get(phrase.intent, 0.0):
             scores[phrase.intent] = score
-    return _decide(scores)
+    short = len(raw) <= 2 if not unspaced(folded) else len(message.squeezed) <= 4
+    return _decide(scores, short=short)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +123,7 @@ def _score(phrase: _Phrase, message: _Message) -> float:
         if phrase.intent in CLEAR_CHOICE:
             # "是", "好", "ได้" sit inside most sentences: only a reply of nearly that word.
             whole = message.squeezed.strip(_PUNCTUATION)
-            fits = whole.startswith(phrase.substring) and len(whole) <= len(phrase.substring) + 2
+            fits = whole.startswith(phrase.substring) and len(whole) <= len(phrase.substring) + 3
             return float(len(phrase.substring)) if fits else 0.0
         return float(len(phrase.substring)) if phrase.substring in message.squeezed else 0.0
     fuzzy = phrase.intent not in NEVER_GUESSED
@@ -133,7 +145,8 @@ def _in_order(
         limit = len(stems_) if last < 0 else min(len(stems_), last + 2 + MAX_GAP)
         hit = None
         for at in range(position, limit):
-            if stems_[at] == wanted:
+            short = len(phrase.raw[index]) <= SHORT_WORD
+            if (raw[at] == phrase.raw[index]) if short else (stems_[at] == wanted):
                 hit = at
                 break
             if fuzzy and _close(phrase.raw[index], raw[at]):
@@ -151,7 +164,7 @@ def _close(wanted: str, typed: str) -> bool:
     return fuzz.ratio(wanted, typed) >= FUZZY_RATIO
 
 
-def _decide(scores: dict[Intent, float]) -> Meaning:
+def _decide(scores: dict[Intent, float], *, short: bool) -> Meaning:
     if not scores:
         return Meaning()
     for urgent in PRIORITY:
@@ -159,8 +172,13 @@ def _decide(scores: dict[Intent, float]) -> Meaning:
             return Meaning(intent=urgent)
     ranked = sorted(scores.items(), key=lambda item: -item[1])
     topics = [(intent, score) for intent, score in ranked if intent not in CLEAR_CHOICE]
-    if not topics:
-        return Meaning(intent=ranked[0][0])
+    small = [(intent, score) for intent, score in ranked if intent in CLEAR_CHOICE]
+    # "yes", "hello" win over weaker topic words, or as a reply of a word or two
+    # ("sigur" is "sure", not safety); in a sentence, the topic it names wins.
+    if not topics or (
+        small and (small[0][1] > topics[0][1] or (short and small[0][1] == topics[0][1]))
+    ):
+        return Meaning(intent=ranked[0][0] if not small else small[0][0])
     best, score = topics[0]
     if len(topics) > 1 and topics[1][1] == score:
         return Meaning(intent=best, other=topics[1][0])

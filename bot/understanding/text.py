@@ -27,18 +27,28 @@ _STEMMERS = {
 }
 
 
-def fold(text: str) -> str:
-    """Lower case, compatibility width, no accents (Thai marks kept), single spaces."""
+def fold(text: str, *, keep_marks: bool = False) -> str:
+    """Lower case, compatibility width, no accents (Thai marks kept), single spaces.
+
+    ``keep_marks``: keep accents too (Vietnamese tones tell "sợ", afraid, from "số",
+    number; they are dropped only when the person typed none).
+    """
     text = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
     decomposed = unicodedata.normalize("NFD", text)
     kept = "".join(
         char
         for char in decomposed
-        if not unicodedata.combining(char) or "\u0e00" <= char <= "\u0e7f"
+        if keep_marks or not unicodedata.combining(char) or "\u0e00" <= char <= "\u0e7f"
     )
     # Arabic: tatweel and the hamza forms people type interchangeably.
     kept = kept.replace("\u0640", "").translate(_ARABIC_LETTERS)
     return " ".join(unicodedata.normalize("NFC", kept).split())
+
+
+def has_marks(text: str) -> bool:
+    """True when the text carries accents (a Vietnamese message typed with its tones)."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return any(unicodedata.combining(char) for char in decomposed) or "đ" in text.casefold()
 
 
 _ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه", "ى": "ي"})
