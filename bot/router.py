@@ -200,6 +200,9 @@ class Router:
         if wanted is None or conversation.contact.state == State.CHOOSING_LANGUAGE:
             await self.run(conversation, Payload(Topic.START))
             return
+        if wanted.topic == Topic.DISCREET:
+            # Asked for in the very first message: even the welcome must be discreet.
+            conversation.contact.discreet = True
         await self.run(conversation, Payload(Topic.START, "quiet"))
         await self.run(conversation, wanted)
 

@@ -26,14 +26,20 @@ def country_options(conversation: Conversation) -> Sequence[Option]:
     )
 
 
-def number_line(conversation: Conversation, number: Number) -> str:
+def number_line(conversation: Conversation, number: Number, index: int = 0) -> str:
+    # In discreet mode a line's own name ("… Trafficking Hotline") would say what this is.
+    name = (
+        conversation.t("hotlines.neutral_name", letter="ABCDEFGHIJ"[index % 10])
+        if conversation.contact.discreet
+        else number.name
+    )
     if number.call:
-        return conversation.t("hotlines.call", name=number.name, number=number.call)
+        return conversation.t("hotlines.call", name=name, number=number.call)
     if number.text and number.text_keyword:
         return conversation.t(
-            "hotlines.text", name=number.name, keyword=number.text_keyword, number=number.text
+            "hotlines.text", name=name, keyword=number.text_keyword, number=number.text
         )
-    return conversation.t("hotlines.text_plain", name=number.name, number=number.dial)
+    return conversation.t("hotlines.text_plain", name=name, number=number.dial)
 
 
 def hotline_text(conversation: Conversation) -> str:
@@ -44,7 +50,7 @@ def hotline_text(conversation: Conversation) -> str:
     if emergency is not None:
         lines.append(conversation.t("hotlines.emergency", number=emergency.dial))
     shown = country.shown_lines()
-    lines.extend(number_line(conversation, number) for number in shown)
+    lines.extend(number_line(conversation, number, index) for index, number in enumerate(shown))
     if emergency is None and not shown:
         return conversation.t("hotlines.none", country=params["country"])
     return "\n".join(lines)
