@@ -29,6 +29,7 @@ from bot.settings import Settings
 from bot.state_writer import StateWriter
 from bot.states import State, TicketStatus
 from bot.types import Address, Channel, Inbound, Turn
+from handlers.hotlines import country_named  # to move into the trigger design at merge
 
 log = logging.getLogger(__name__)
 
@@ -211,9 +212,7 @@ class Engine:
             if contact is None:
                 if not opted_out:
                     return
-                contact = Contact(
-                    alias=alias, channel="sms", language="en", country=self.settings.default_country
-                )
+                contact = Contact(alias=alias, channel="sms", language="en", country="")
             contact.opted_out = opted_out
             contact.last_seen = self._clock()
             if opted_out and contact.ticket_id is not None:
@@ -246,6 +245,7 @@ class Engine:
 
         if _contains_danger(said, words):
             conversation.say("danger.reply")
+            await self._router.run(conversation, "where")  # the country is unknown or a guess
             conversation.urgent = True
             conversation.topic = "danger"
             if ticket is not None:
@@ -288,6 +288,8 @@ class Engine:
             return
         if conversation.urgent:
             await self._router.run(conversation, "menu")
+            return
+        if await country_named(conversation):  # hook (countries): "I am in Portugal" at any point
             return
         await self._router.run(conversation, "fallback")
 
@@ -374,9 +376,11 @@ class Engine:
                 session.add(ticket)
 
     def _new_contact(self, inbound: Inbound, now: dt.datetime) -> Contact:
+        # The SIM's country is a guess (many write from abroad); no country is "" and
+        # never a default, which would give someone another country's numbers.
         country = (inbound.country_hint or "").upper()
         if country not in self._directory.countries:
-            country = self.settings.default_country
+            country = ""
         language = (
             guess_language(inbound.text)
             or language_for_telegram(inbound.language_hint)
