@@ -201,6 +201,10 @@ async def test_adults_are_never_sent_to_a_line_that_is_not_for_them(
             assert not re.search(rf"(?<![\d ]){wrong}(?![\d])", reply), (code, reply)
     if code == "BR":
         assert danger[0] == "If you are in danger now, call 190."
+    if directory().country(code).talk_line() is None:
+        # Nobody online and no checked 24/7 line for adults: said honestly.
+        name = catalogue("en").country_name(code)
+        assert f"We have no checked 24/7 line for adults in {name} yet." in said
 
 
 @pytest.mark.parametrize("code", ["IN", "BR", "UA", "DE", "FR", "KE", "JP", None])

@@ -41,6 +41,8 @@ class SmsMessage:
     sender: str = field(repr=False)
     body: str = field(repr=False)
     media_count: int = 0
+    from_country: str | None = None
+    """Twilio's FromCountry: the country of the sender's number, as Twilio reads it."""
 
     @property
     def keyword(self) -> str:
@@ -92,6 +94,7 @@ def parse_message(form: FormData) -> SmsMessage | None:
         sender=sender,
         body=(_field(form, "Body") or "")[:MAX_BODY],
         media_count=max(media_count, 0),
+        from_country=(_field(form, "FromCountry") or "")[:2].upper() or None,
     )
 
 
