@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from babel.messages.pofile import read_po
 
+from bot.countries import country_codes
 from bot.directory.freshness import stale_entries
 from bot.hotlines import Directory, DirectoryError, directory
 from bot.i18n import (
@@ -71,6 +72,8 @@ class Report:
     segments: dict[str, dict[str, tuple[str, int]]] = field(default_factory=dict)
     """language -> key -> (encoding, segments) for every person-facing message."""
     unreviewed: dict[str, int] = field(default_factory=dict)
+    coverage: list[str] = field(default_factory=list)
+    """Countries with emergency numbers, an anti-trafficking line, a child line."""
 
 
 def _is_keyword(key: str) -> bool:
@@ -147,6 +150,47 @@ def check_directory(directory_: Directory, today: dt.date, report: Report) -> No
             )
 
 
+NOT_ISO_3166 = frozenset({"AC", "CP", "CQ", "DG", "EA", "IC", "TA"})
+"""CLDR territories that are not ISO 3166-1 countries (reserved codes)."""
+UNINHABITED = frozenset({"AQ", "BV", "GS", "HM", "TF", "UM"})
+"""No settled population and no public phone network: no emergency number expected."""
+
+
+def check_coverage(directory_: Directory, report: Report) -> None:
+    """Count countries with each kind of line; list the ones without and every flagged entry."""
+    territories = sorted(country_codes() - NOT_ISO_3166)
+    inhabited = [code for code in territories if code not in UNINHABITED]
+    with_emergency = [c for c in inhabited if directory_.country(c).urgent_number() is not None]
+    missing = sorted(set(inhabited) - set(with_emergency))
+
+    def having(purpose: str) -> list[str]:
+        return sorted(
+            code
+            for code, country in directory_.countries.items()
+            if any(n.purpose == purpose for n in country.lines)
+        )
+
+    trafficking, child = having("trafficking"), having("child")
+    report.coverage = [
+        f"emergency numbers: {len(with_emergency)} of {len(inhabited)} inhabited ISO countries"
+        f" and territories" + (f" (missing: {' '.join(missing)})" if missing else ""),
+        f"anti-trafficking line: {len(trafficking)} countries ({' '.join(trafficking)})",
+        f"child line: {len(child)} countries ({' '.join(child)})",
+    ]
+    for number in directory_.numbers.values():
+        if not number.source.strip():
+            report.errors.append(f"hotline {number.id}: no source; every number needs one")
+    for code in inhabited:
+        country = directory_.country(code)
+        for number in country.emergency[:1]:
+            if not number.source.strip():
+                report.errors.append(f"country {code}: number {number.id} has no source")
+            if not number.confirmed and number.id.startswith("world-"):
+                report.warnings.append(
+                    f"emergency {code} {number.dial}: flagged, confirm before launch: {number.flag}"
+                )
+
+
 def check(today: dt.date | None = None) -> Report:
     report = Report()
     try:
@@ -155,6 +199,7 @@ def check(today: dt.date | None = None) -> Report:
         report.errors.append(f"content/hotlines.toml: {error}")
         return report
     check_directory(hotlines, today or dt.date.today(), report)
+    check_coverage(hotlines, report)
     numbers = [n.call or "" for n in hotlines.numbers.values() if n.call and len(n.call) > 4]
     english = read_language(DEFAULT_LANGUAGE)
     for code in language_codes():
@@ -187,6 +232,9 @@ def run(*, verbose: bool = False) -> int:
         for code, sizes in report.segments.items():
             for key, (encoding, count) in sizes.items():
                 print(f"  {code} {key}: {encoding} {count}")
+    print("Coverage:")
+    for line in report.coverage:
+        print(f"  {line}")
     for warning in report.warnings:
         print(f"warning: {warning}")
     for error in report.errors:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import SessionFactory
-from bot.hotlines import Country, Directory, Number
+from bot.hotlines import Country, Directory, line_params
 from bot.i18n import Catalogue, normalise
 from bot.models import Contact, Ticket
 from bot.payloads import Payload
@@ -98,13 +98,21 @@ class Conversation:
 
     @property
     def country(self) -> Country:
-        return self.directory.country(self.contact.country, self.settings.default_country)
+        """Where the person is (said or guessed from the SIM); UNKNOWN when nobody knows."""
+        return self.directory.country(self.contact.country)
 
-    def t(self, key: str, **params: str) -> str:
+    @property
+    def country_guessed(self) -> bool:
+        """True while the country is only the SIM's, which may not be where the person is."""
+        return bool(self.contact.country) and not self.contact.country_said
+
+    def t(self, key: str, **params: str | None) -> str:
         return self.catalogue.text(key, discreet=self.contact.discreet, **params)
 
-    def say(self, key: str, **params: str) -> None:
-        self.say_text(self.t(key, **self.standard_params() | params))
+    def say(self, key: str, **params: str | None) -> None:
+        text = self.t(key, **self.standard_params() | params)
+        if text:  # every sentence named a line this country lacks: say nothing rather than a hole
+            self.say_text(text)
 
     def say_text(
         self, text: str, buttons: Sequence[Button] = (), *, ephemeral: bool = False
@@ -132,18 +140,12 @@ class Conversation:
         assert option.key is not None
         return self.t(option.key)
 
-    def standard_params(self) -> dict[str, str]:
-        """Placeholders every message may use, filled from the hotline directory."""
-        country = self.country
-        return {
-            "emergency": _dial(country.urgent_number()),
-            "hotline": _dial(country.main_line()),
-            "child_line": _dial(country.child_line()),
+    def standard_params(self) -> dict[str, str | None]:
+        """Placeholders every message may use, filled from the hotline directory.
+
+        A line the country lacks is None: the sentence naming it is left out whole.
+        """
+        return line_params(self.catalogue, self.country, self.directory) | {
             "exit_word": self.catalogue.first_word("keywords.exit"),
             "leave_word": self.catalogue.first_word("keywords.leave_queue"),
-            "country": self.catalogue.country_name(country.code),
         }
-
-
-def _dial(number: Number | None) -> str:
-    return number.dial if number is not None else "-"

@@ -212,9 +212,7 @@ class Engine:
             if contact is None:
                 if not opted_out:
                     return
-                contact = Contact(
-                    alias=alias, channel="sms", language="en", country=self.settings.default_country
-                )
+                contact = Contact(alias=alias, channel="sms", language="en", country="")
             contact.opted_out = opted_out
             contact.last_seen = self._clock()
             if opted_out and contact.ticket_id is not None:
@@ -287,7 +285,9 @@ class Engine:
     def _new_contact(self, inbound: Inbound, now: dt.datetime) -> Contact:
         country = (inbound.country_hint or "").upper()
         if country not in self._directory.countries:
-            country = self.settings.default_country
+            # The SIM's country is a guess (many write from abroad); no country is "" and
+            # never a default, which would give someone another country's numbers.
+            country = ""
         language = (
             guess_language(inbound.text)
             or language_for_telegram(inbound.language_hint)

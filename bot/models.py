@@ -24,6 +24,9 @@ class Contact(SQLModel, table=True):
     channel: str = Field(max_length=16)
     language: str = Field(max_length=8)
     country: str = Field(max_length=2)
+    """Where the person is: "" while unknown (never a default country)."""
+    country_said: bool = False
+    """The person told us the country; otherwise it is only their SIM's, a guess."""
     state: State = Field(default=State.NEW, sa_type=AutoString(32))
     discreet: bool = False
     opted_out: bool = False

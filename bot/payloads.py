@@ -19,6 +19,7 @@ class Topic(StrEnum):
     LANG = "lang"
     HOTLINES = "hotlines"
     COUNTRY = "country"
+    WHERE = "where"
     SAFETY = "safety"
     SERVICES = "services"
     TALK = "talk"

@@ -19,6 +19,8 @@ async def danger_first(conversation: Conversation) -> bool:
         return False
     if contains_danger(text, conversation.catalogue):
         conversation.say("danger.reply")
+        # The number is the country's only when we know where the person is: say so.
+        await conversation.router.run(conversation, Payload(Topic.WHERE))
         conversation.topic = "danger"
         await _concern(conversation)
     elif conversation.meaning.intent in EXPLOITATION:
@@ -38,6 +40,7 @@ async def fear(conversation: Conversation, _: str) -> None:
     """Someone is afraid: the emergency number, and a person offered at once."""
     if not _said_danger(conversation):
         conversation.say("danger.reply")
+        await conversation.router.run(conversation, Payload(Topic.WHERE))
     conversation.topic = "fear"
     await _concern(conversation)
     if conversation.contact.ticket_id is not None:

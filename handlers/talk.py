@@ -75,6 +75,8 @@ async def tell_place(conversation: Conversation) -> None:
     hold = str(conversation.settings.queue_hold_seconds // 60)
     if place.advocates_online == 0:
         conversation.say("talk.no_advocate", minutes=hold)
+        if conversation.country.talk_line() is None:  # say so rather than name a wrong line
+            conversation.say("hotlines.no_talk_line")
     elif place.speakers_online == 0 and ticket.language != "en":
         conversation.say("talk.no_language", minutes=hold)
     conversation.contact.last_queue_notice = conversation.now
