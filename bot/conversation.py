@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.db import SessionFactory
 from bot.hotlines import Country, Directory, Number
 from bot.i18n import Catalogue
+from bot.line_words import line_placeholders
 from bot.models import Contact
 from bot.settings import Settings
 from bot.states import State
@@ -115,7 +116,7 @@ class Conversation:
             "exit_word": self.catalogue.first_word("keywords.exit"),
             "leave_word": self.catalogue.first_word("keywords.leave_queue"),
             "country": self.catalogue.country_name(country.code),
-        }
+        } | line_placeholders(self.catalogue, country)
 
 
 def _dial(number: Number | None) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.hotlines import Country, Number, directory
 from bot.i18n import DEFAULT_LANGUAGE, Catalogue, catalogue
+from bot.line_words import line_placeholders
 
 PREFIX = "canned."
 
@@ -43,7 +44,7 @@ def params(words: Catalogue, country: Country) -> dict[str, str]:
         "exit_word": words.first_word("keywords.exit"),
         "leave_word": words.first_word("keywords.leave_queue"),
         "country": words.country_name(country.code),
-    }
+    } | line_placeholders(words, country)
 
 
 def canned_text(key: str, language: str, country_code: str, default_country: str) -> str:
