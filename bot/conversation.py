@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.db import SessionFactory
 from bot.hotlines import Country, Directory, line_params
 from bot.i18n import Catalogue, normalise
+from bot.line_words import line_placeholders
 from bot.models import Contact, Ticket
 from bot.payloads import Payload
 from bot.router import Router
@@ -145,7 +146,11 @@ class Conversation:
 
         A line the country lacks is None: the sentence naming it is left out whole.
         """
-        return line_params(self.catalogue, self.country, self.directory) | {
-            "exit_word": self.catalogue.first_word("keywords.exit"),
-            "leave_word": self.catalogue.first_word("keywords.leave_queue"),
-        }
+        return (
+            line_params(self.catalogue, self.country, self.directory)
+            | {
+                "exit_word": self.catalogue.first_word("keywords.exit"),
+                "leave_word": self.catalogue.first_word("keywords.leave_queue"),
+            }
+            | line_placeholders(self.catalogue, self.country)
+        )

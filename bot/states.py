@@ -10,6 +10,7 @@ class State(StrEnum):
     CHOOSING_COUNTRY = "choosing_country"
     HOTLINES = "hotlines"
     SAFETY_MENU = "safety_menu"
+    SAFETY_MORE = "safety_more"
     SERVICES = "services"
     # Referral search: the chosen need lives in the state (the place is never kept), so
     # "where?" is asked once per need, and once more to see further results.

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.hotlines import Country, Number, directory, line_params
 from bot.i18n import DEFAULT_LANGUAGE, Catalogue, catalogue, without_sentences
+from bot.line_words import line_placeholders
 
 PREFIX = "canned."
 
@@ -32,10 +33,14 @@ def _country(code: str, default: str) -> Country:
 
 def params(words: Catalogue, country: Country) -> dict[str, str | None]:
     """The placeholders a canned reply may use; None for a line the country lacks."""
-    return line_params(words, country, directory()) | {
-        "exit_word": words.first_word("keywords.exit"),
-        "leave_word": words.first_word("keywords.leave_queue"),
-    }
+    return (
+        line_params(words, country, directory())
+        | {
+            "exit_word": words.first_word("keywords.exit"),
+            "leave_word": words.first_word("keywords.leave_queue"),
+        }
+        | line_placeholders(words, country)
+    )
 
 
 def canned_text(key: str, language: str, country_code: str, default_country: str) -> str:

@@ -67,7 +67,7 @@ async def test_two_advocates_claiming_together_exactly_one_wins(
         async with helpline.sessions() as session:
             ticket = await session.get(Ticket, ticket_id)
         assert ticket is not None and ticket.advocate_id == won[0].advocate_id
-        connected = [t for t in phone.texts(person.user_id) if "now talking with an advocate" in t]
+        connected = [t for t in phone.texts(person.user_id) if "now talking with a trained person" in t]
         assert len(connected) == 1
 
 
@@ -83,7 +83,7 @@ async def test_closing_sends_one_message_then_nothing_more(
         helpline.queue.close(ticket_id=ticket_id, advocate_id=ana, outcomes=["misuse"]),
         return_exceptions=True,
     )
-    closing = [t for t in phone.texts(person.user_id) if "ended the chat" in t]
+    closing = [t for t in phone.texts(person.user_id) if "chat has ended" in t]
     assert len(closing) == 1
     with pytest.raises(TicketError):
         await helpline.queue.send_to_person(ticket_id=ticket_id, advocate_id=ana, text="still?")
@@ -165,7 +165,7 @@ async def test_the_leave_word_ends_a_live_chat_as_the_consent_message_promises(
         assert (await asyncio.wait_for(chat.get(), 5))["type"] == "message"
         replies = await person.send("LEAVE")
         assert (await asyncio.wait_for(chat.get(), 5))["type"] == "left"
-    assert any("You left the line." in reply for reply in replies)
+    assert any("You stopped waiting." in reply for reply in replies)
     async with helpline.sessions() as session:
         ticket = await session.get(Ticket, ticket_id)
         assert ticket is not None and ticket.status == TicketStatus.CLOSED
