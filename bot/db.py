@@ -7,11 +7,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Engine, event
+from sqlalchemy import URL, Engine, event, text
 from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.models import Ticket
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -70,3 +76,16 @@ async def transaction(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
     """Open a session, commit on success, roll back on error."""
     async with sessions() as session, session.begin():
         yield session
+
+
+OPEN_TICKET = text("status != 'closed'")
+"""The predicate of the partial unique index of migration 0003: one open ticket per person."""
+
+
+def one_open_ticket(session: AsyncSession) -> SqliteInsert | PostgresInsert:
+    """An INSERT of a ticket that does nothing if the person already has an open one."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+    return insert(Ticket).on_conflict_do_nothing(
+        index_elements=["contact_alias"], index_where=OPEN_TICKET
+    )
