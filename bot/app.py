@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -18,6 +19,8 @@ from bot.limits import BodyLimits
 from bot.settings import Settings
 from bot.tasks import Housekeeping
 
+log = logging.getLogger(__name__)
+
 
 def create_app(settings: Settings | None = None, *, helpline: Helpline | None = None) -> FastAPI:
     settings = settings or (helpline.settings if helpline else Settings())
@@ -27,17 +30,22 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await helpline.start()
-        for channel in channels:
-            await channel.start()
+        try:
+            await helpline.start()
+            for channel in channels:
+                await channel.start()
+        except Exception as error:
+            # The server's own report would quote the message (SQL and its parameters).
+            log.error("start-up failed error=%s", type(error).__name__)
+            raise StartupFailed(type(error).__name__) from None
         housekeeping.start()
         try:
             yield
         finally:
-            await housekeeping.stop()
+            await _quietly("housekeeping", housekeeping.stop())
             for channel in reversed(channels):
-                await channel.stop()
-            await helpline.stop()
+                await _quietly("channel", channel.stop())
+            await _quietly("help line", helpline.stop())
 
     app = FastAPI(
         title="Help line",
@@ -81,6 +89,18 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
         return Response(body, media_type=metrics.CONTENT_TYPE)
 
     return app
+
+
+class StartupFailed(RuntimeError):
+    """Start-up failed; the cause is named by type only (its message may quote data)."""
+
+
+async def _quietly(part: str, stopping: Awaitable[None]) -> None:
+    """Stop one part; a failure is logged by type and the other parts still stop."""
+    try:
+        await stopping
+    except Exception as error:
+        log.error("shutdown of %s failed error=%s", part, type(error).__name__)
 
 
 async def _database_ready(helpline: Helpline) -> bool:

@@ -142,6 +142,19 @@ class TwilioApi:
             return Sent(failure=failure)
         return Sent(sid=getattr(result, "sid", None))
 
+    async def account_status(self) -> str | None:
+        """The account's status ("active", "suspended"...), or None if the credentials fail."""
+        settings = self._settings
+
+        async def fetch() -> Any:
+            client = self._ensure_client()
+            return await client.api.v2010.accounts(settings.twilio_account_sid).fetch_async()
+
+        result, failure = await self._attempt("account", fetch)
+        if failure is not None:
+            return None
+        return str(getattr(result, "status", "unknown"))
+
     async def delete(self, sid: str) -> bool:
         """Delete one message record (and its media) at Twilio; True once it is gone."""
 
