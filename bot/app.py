@@ -15,7 +15,7 @@ from bot.channels import openapi, simulator, sms, telegram
 from bot.channels.base import ChannelAdapter
 from bot.console import routes as console
 from bot.helpline import Helpline, build_helpline
-from bot.limits import BodyLimits
+from bot.limits import BodyLimits, WebhookDeadline
 from bot.settings import Settings
 from bot.tasks import Housekeeping
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
     app.add_middleware(metrics.RequestMetrics)
     # Outside the metrics: a body refused unread costs the app nothing at all.
     app.add_middleware(BodyLimits)
+    app.add_middleware(WebhookDeadline)
     faults.install(app)
 
     for channel in channels:

@@ -27,6 +27,9 @@ MAX_TWILIO_BODY_BYTES = 64_000
 """A Twilio webhook: one message of at most 1,600 characters and some dozens of fields."""
 BODY_SECONDS = 10.0
 """The longest a whole request body may take to arrive."""
+WEBHOOK_SECONDS = 12.0
+"""A webhook's answer must reach the carrier inside Twilio's 15 seconds: past this, 503."""
+RETRY_AFTER_SECONDS = 10
 
 
 class BodyRefused(Exception):
@@ -122,3 +125,46 @@ async def _refuse(send: Send, status: int, reason: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": b""})
+
+
+class WebhookDeadline:
+    """ASGI middleware: a webhook not answered in ``seconds`` gets 503 and Retry-After.
+
+    The database and Redis time-outs end a hung turn first; this is the last resort,
+    so the carrier is told to deliver again before its own time-out gives up on us.
+    """
+
+    def __init__(self, app: ASGIApp, *, seconds: float = WEBHOOK_SECONDS) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/webhooks/"):
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            async with asyncio.timeout(self.seconds):
+                await self.app(scope, receive, watched_send)
+        except TimeoutError:
+            metrics.service_unavailable("network")
+            log.warning("webhook deadline passed path=%s", scope["path"])
+            if not started:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 503,
+                        "headers": [
+                            (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+                            (b"content-type", b"text/plain; charset=utf-8"),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b""})

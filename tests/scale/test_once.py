@@ -4,29 +4,21 @@ delivered at once are answered once, and fifty taps of "yes" open one ticket."""
 from __future__ import annotations
 
 import asyncio
-import re
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
-from bot.i18n import catalogue
 from tests import services
 from tests.fakes.twilio_api import (
-    ACCOUNT_SID,
-    HELPLINE_NUMBER,
     FakeTwilio,
     Server,
     inbound_sid,
-    post_signed,
-    read_twiml,
     twilio_settings,
 )
 from tests.scale.cluster import RedisServer, Worker
+from tests.scale.sms import new_number, open_tickets, option_number, text
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -66,52 +58,6 @@ def pair(scale_database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             worker.stop()
         twilio_server.stop()
         redis.stop()
-
-
-def params(number: str, body: str, sid: str) -> dict[str, str]:
-    return {
-        "MessageSid": sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": number,
-        "To": HELPLINE_NUMBER,
-        "Body": body,
-        "NumMedia": "0",
-    }
-
-
-async def text(client: httpx.AsyncClient, number: str, body: str, sid: str | None = None) -> str:
-    """Text the help line once; return what came back (all messages joined)."""
-    response = await post_signed(
-        client, "/webhooks/twilio/sms", params(number, body, sid or inbound_sid())
-    )
-    assert response.status_code == 200
-    return "\n".join(message.body for message in read_twiml(response.text))
-
-
-def option_number(menu: str, label_key: str) -> str:
-    label = catalogue("en").text(label_key)
-    for line in menu.splitlines():
-        found = re.match(r"(\d+) (.*)", line)
-        if found and found.group(2) == label:
-            return found.group(1)
-    raise AssertionError(f"no option {label_key!r} in the menu")
-
-
-def new_number() -> str:
-    return "+1202555" + f"{secrets.randbelow(10_000):04d}"
-
-
-async def open_tickets(database_url: str) -> int:
-    url = make_url(database_url)
-    connection = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username, database=url.database
-    )
-    try:
-        return int(
-            await connection.fetchval("SELECT count(*) FROM ticket WHERE status != 'closed'")
-        )
-    finally:
-        await connection.close()
 
 
 async def test_ten_copies_of_one_message_id_on_two_workers_make_one_reply(pair: Pair) -> None:
