@@ -22,6 +22,8 @@ HEADER_BYTES = 16 * 1024
 """The largest request head (request line and headers) uvicorn will buffer."""
 KEEP_ALIVE_SECONDS = 5
 """An idle keep-alive connection is closed after this long."""
+WEBSOCKET_FRAME_BYTES = 64 * 1024
+"""The largest WebSocket message (a console or simulator frame is a few kilobytes)."""
 GRACEFUL_SECONDS = 20
 """On SIGTERM, requests in flight get this long to finish before the process exits."""
 
@@ -142,6 +144,7 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int) -> int:
         h11_max_incomplete_event_size=HEADER_BYTES,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        ws_max_size=WEBSOCKET_FRAME_BYTES,
     )
     return 0
 
