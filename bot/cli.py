@@ -141,6 +141,9 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int) -> int:
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        # h11, not httptools: httptools has no limit on the size of a request head, so a
+        # header bomb could fill the worker's memory before any code of ours runs.
+        http="h11",
         h11_max_incomplete_event_size=HEADER_BYTES,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,

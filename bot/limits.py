@@ -25,6 +25,9 @@ MAX_BODY_BYTES = 1_000_000
 """Telegram's largest update is well under this; nothing else the help line takes is near it."""
 MAX_TWILIO_BODY_BYTES = 64_000
 """A Twilio webhook: one message of at most 1,600 characters and some dozens of fields."""
+MAX_HEAD_BYTES = 16 * 1024
+"""Request line and headers. uvicorn (h11) refuses a larger head that arrives in pieces;
+this middleware refuses one that arrived whole, before any route sees it."""
 BODY_SECONDS = 10.0
 """The longest a whole request body may take to arrive."""
 WEBHOOK_SECONDS = 12.0
@@ -53,6 +56,12 @@ class BodyLimits:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        head = sum(len(name) + len(value) for name, value in scope.get("headers", ()))
+        if head + len(scope.get("raw_path") or b"") + len(scope.get("query_string", b"")) > (
+            MAX_HEAD_BYTES
+        ):
+            await _refuse(send, 431, "too_large")
             return
         limit = limit_for(scope["path"])
         declared = _content_length(scope)

@@ -7,6 +7,7 @@ Anything else malformed gets a 4xx before it costs a database row or a carrier c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -16,11 +17,11 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from bot.app import create_app
+from bot.app import StartupFailed, create_app
 from bot.channels import telegram
 from bot.channels.telegram_sender import SendLimits
 from bot.helpline import Helpline, build_helpline
-from bot.limits import MAX_BODY_BYTES
+from bot.limits import MAX_BODY_BYTES, BodyLimits, WebhookDeadline
 from tests.conftest import FrozenClock, make_settings, prepare_database
 from tests.fakes import twilio_api
 from tests.fakes.telegram_api import FakeTelegram, TelegramUser, running_fake, telegram_settings
@@ -265,14 +266,8 @@ async def test_a_status_callback_with_a_sid_not_of_twilios_shape_calls_no_api(
     for _ in range(50):
         if fake_twilio.deleted:
             break
-        await fake_twilio_settle()
+        await asyncio.sleep(0.05)
     assert fake_twilio.deleted == [good["MessageSid"]]
-
-
-async def fake_twilio_settle() -> None:
-    import asyncio
-
-    await asyncio.sleep(0.05)
 
 
 @pytest.mark.parametrize(
@@ -309,3 +304,71 @@ async def test_json_where_a_form_is_expected_gets_a_4xx(client: httpx.AsyncClien
         headers={"X-Twilio-Signature": "x", "Content-Type": "application/json"},
     )
     assert response.status_code == 403
+
+
+async def test_a_body_that_trickles_in_gets_408_and_the_route_never_runs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    reached: list[bytes] = []
+
+    async def route(scope: Any, receive: Any, send: Any) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        reached.append(body)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    chunks = [{"type": "http.request", "body": b"a", "more_body": True}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if chunks:
+            return chunks.pop()
+        await asyncio.sleep(3600)  # the rest of the body never comes
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "path": "/webhooks/telegram", "headers": []}
+    await BodyLimits(route, body_seconds=0.2)(scope, receive, send)
+    assert sent[0]["status"] == 408
+    assert reached == []
+    assert "Traceback" not in caplog.text
+
+
+async def test_a_webhook_that_hangs_past_its_deadline_gets_503_with_retry_after() -> None:
+    async def hung(scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.sleep(3600)
+
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "path": "/webhooks/twilio/sms", "headers": []}
+    await WebhookDeadline(hung, seconds=0.2)(scope, receive, send)
+    assert sent[0]["status"] == 503
+    assert (b"retry-after", b"10") in sent[0]["headers"]
+
+
+async def test_a_failed_start_up_is_logged_without_its_message(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An unmigrated file: the first query fails with "no such table" and quotes its SQL.
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/empty.db")
+    app = create_app(settings)
+    with pytest.raises(StartupFailed) as failed:
+        async with app.router.lifespan_context(app):
+            pass
+    assert "no such table" not in str(failed.value)
+    assert "start-up failed error=OperationalError" in caplog.text
+    assert "no such table" not in caplog.text
+    assert "SELECT" not in caplog.text

@@ -63,6 +63,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHelpline]:
                 port=port,
                 log_config=None,
                 access_log=False,
+                http="h11",
                 h11_max_incomplete_event_size=16 * 1024,
                 ws_max_size=64 * 1024,
             )

@@ -152,6 +152,9 @@ def test_serve_on_a_fresh_sqlite_file_migrates_and_says_where_it_listens(tmp_pat
     log = tmp_path / "serve.log"
     with serving(env, port, log) as process:
         wait_ready(process, f"http://127.0.0.1:{port}", log)
+        # A request head past uvicorn's limit is refused before any route sees it.
+        huge = httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"X-Pad": "a" * 40_000})
+        assert huge.status_code in (400, 431)
     said = log.read_text()
     assert f"127.0.0.1:{port}" in said
     assert "[number]" not in said
