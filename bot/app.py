@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -10,12 +11,15 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from bot import faults, metrics
-from bot.channels import simulator, sms, telegram
+from bot.channels import openapi, simulator, sms, telegram
 from bot.channels.base import ChannelAdapter
 from bot.console import routes as console
 from bot.helpline import Helpline, build_helpline
+from bot.limits import BodyLimits, WebhookDeadline
 from bot.settings import Settings
 from bot.tasks import Housekeeping
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, helpline: Helpline | None = None) -> FastAPI:
@@ -26,17 +30,22 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await helpline.start()
-        for channel in channels:
-            await channel.start()
+        try:
+            await helpline.start()
+            for channel in channels:
+                await channel.start()
+        except Exception as error:
+            # The server's own report would quote the message (SQL and its parameters).
+            log.error("start-up failed error=%s", type(error).__name__)
+            raise StartupFailed(type(error).__name__) from None
         housekeeping.start()
         try:
             yield
         finally:
-            await housekeeping.stop()
+            await _quietly("housekeeping", housekeeping.stop())
             for channel in reversed(channels):
-                await channel.stop()
-            await helpline.stop()
+                await _quietly("channel", channel.stop())
+            await _quietly("help line", helpline.stop())
 
     app = FastAPI(
         title="Help line",
@@ -47,6 +56,9 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
     )
     app.state.helpline = helpline
     app.add_middleware(metrics.RequestMetrics)
+    # Outside the metrics: a body refused unread costs the app nothing at all.
+    app.add_middleware(BodyLimits)
+    app.add_middleware(WebhookDeadline)
     faults.install(app)
 
     for channel in channels:
@@ -55,12 +67,14 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
     if settings.is_demo:
         app.include_router(simulator.router(helpline))
 
-    @app.get("/healthz", include_in_schema=False)
+    @app.get("/healthz", tags=["health"], responses=openapi.HEALTHZ)
     async def healthz() -> dict[str, str]:
+        """Answer while the process serves requests."""
         return {"status": "ok"}
 
-    @app.get("/readyz", include_in_schema=False)
+    @app.get("/readyz", tags=["health"], responses=openapi.READYZ)
     async def readyz() -> Response:
+        """Answer 200 when the database and the relay answer, 503 when one does not."""
         checks = {
             "database": await _database_ready(helpline),
             "relay": await helpline.relay.healthy(),
@@ -76,6 +90,18 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
         return Response(body, media_type=metrics.CONTENT_TYPE)
 
     return app
+
+
+class StartupFailed(RuntimeError):
+    """Start-up failed; the cause is named by type only (its message may quote data)."""
+
+
+async def _quietly(part: str, stopping: Awaitable[None]) -> None:
+    """Stop one part; a failure is logged by type and the other parts still stop."""
+    try:
+        await stopping
+    except Exception as error:
+        log.error("shutdown of %s failed error=%s", part, type(error).__name__)
 
 
 async def _database_ready(helpline: Helpline) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import secrets
 import sys
@@ -12,8 +13,19 @@ from collections.abc import Callable, Sequence
 import uvicorn
 
 from bot.settings import Settings
+from bot.startup import StartupError, check_database, check_services, load_settings, where
 
 Command = Callable[[argparse.Namespace], int]
+log = logging.getLogger("bot.cli")
+
+HEADER_BYTES = 16 * 1024
+"""The largest request head (request line and headers) uvicorn will buffer."""
+KEEP_ALIVE_SECONDS = 5
+"""An idle keep-alive connection is closed after this long."""
+WEBSOCKET_FRAME_BYTES = 64 * 1024
+"""The largest WebSocket message (a console or simulator frame is a few kilobytes)."""
+GRACEFUL_SECONDS = 20
+"""On SIGTERM, requests in flight get this long to finish before the process exits."""
 
 
 def _settings(mode: str | None = None) -> Settings:
@@ -23,7 +35,14 @@ def _settings(mode: str | None = None) -> Settings:
         # One random key for this demo run, shared with the server started below.
         # Nothing from an earlier run can be linked or decrypted after a restart.
         os.environ["HELPLINE_SECRET_KEY"] = secrets.token_urlsafe(48)
-    return Settings()
+    return load_settings()
+
+
+def _migrated_settings() -> Settings:
+    """Settings for a command that uses the database: it must answer and be migrated."""
+    settings = _settings()
+    asyncio.run(check_database(settings.database_url, migrate_sqlite=False))
+    return settings
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -89,14 +108,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print("error: --telegram-polling runs with one worker only", file=sys.stderr)
             return 2
         os.environ["HELPLINE_TELEGRAM_POLLING"] = "1"
+    # On the embedded SQLite default, serve migrates as demo does; elsewhere it says how.
+    asyncio.run(check_services(settings, migrate_sqlite=True))
     return _serve(settings, args.host, args.port, workers=args.workers)
 
 
 def _serve(settings: Settings, host: str, port: int, *, workers: int) -> int:
     from bot.logs import configure_logging
     from bot.metrics import MULTIPROC_ENV, prepare_multiprocess
+    from bot.startup import public_url_mismatch
 
     configure_logging(settings.log_level)
+    mismatch = public_url_mismatch(settings, host, port)
+    if mismatch:
+        print(f"warning: {mismatch}", file=sys.stderr, flush=True)
+    log.info(
+        "help line listening on %s:%d workers=%d public_url=%s",
+        host,
+        port,
+        workers,
+        settings.public_url,
+    )
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         # Workers share one port, so /metrics must sum them all (see bot/metrics.py).
         prepare_multiprocess()
@@ -109,6 +141,13 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int) -> int:
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        # h11, not httptools: httptools has no limit on the size of a request head, so a
+        # header bomb could fill the worker's memory before any code of ours runs.
+        http="h11",
+        h11_max_incomplete_event_size=HEADER_BYTES,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        ws_max_size=WEBSOCKET_FRAME_BYTES,
     )
     return 0
 
@@ -138,7 +177,7 @@ def cmd_advocate_add(args: argparse.Namespace) -> int:
     from bot.helpline import build_helpline
     from bot.states import Role
 
-    settings = _settings()
+    settings = _migrated_settings()
     helpline = build_helpline(settings)
     password = args.password or os.environ.get("HELPLINE_NEW_PASSWORD") or new_password()
     languages = tuple(code.strip() for code in args.languages.split(",") if code.strip())
@@ -181,13 +220,20 @@ def cmd_telegram_set_webhook(_: argparse.Namespace) -> int:
 def cmd_directory_import(args: argparse.Namespace) -> int:
     from bot.directory.importer import import_command
 
-    return asyncio.run(import_command(_settings(), args.path))
+    return asyncio.run(import_command(_migrated_settings(), args.path))
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
     from bot.migrate import migrate_sync
 
-    migrate_sync(_settings().database_url)
+    settings = _settings()
+    try:
+        migrate_sync(settings.database_url)
+    except Exception as error:
+        raise StartupError(
+            f"migrating {where(settings.database_url)} failed ({type(error).__name__}); "
+            "check HELPLINE_DATABASE_URL and that the server is running"
+        ) from None
     print("database is at the newest schema")
     return 0
 
@@ -195,13 +241,19 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 def cmd_purge(_: argparse.Namespace) -> int:
     from bot.retention import purge_now
 
-    return asyncio.run(purge_now(_settings()))
+    return asyncio.run(purge_now(_migrated_settings()))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from bot.counts import report_command
 
-    return asyncio.run(report_command(_settings(), days=args.days))
+    return asyncio.run(report_command(_migrated_settings(), days=args.days))
+
+
+def cmd_doctor(_: argparse.Namespace) -> int:
+    from bot.doctor import doctor
+
+    return asyncio.run(doctor(_settings()))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,6 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
     sub.add_parser("purge", help="apply the retention rules now").set_defaults(run=cmd_purge)
+    sub.add_parser(
+        "doctor",
+        help="check settings, database revision, Redis, Telegram webhook, Twilio credentials",
+    ).set_defaults(run=cmd_doctor)
     report = sub.add_parser("report", help="daily aggregate counts as CSV (counts under 5 hidden)")
     report.add_argument("--days", type=int, default=30)
     report.set_defaults(run=cmd_report)
@@ -279,7 +335,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command: Command = args.run
-    return command(args)
+    try:
+        return command(args)
+    except StartupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        # Exception messages can quote SQL parameters, URLs or what someone wrote.
+        print(
+            f"error: {args.command} failed ({type(error).__name__}); "
+            "run `helpline doctor` to check the set-up",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -13,8 +13,12 @@ import datetime as dt
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import SessionFactory, transaction
 from bot.models import DailyCount, Ticket
@@ -33,26 +37,39 @@ class Counts:
         self._pending[(day, channel, language, metric)] += n
 
     async def flush(self, sessions: SessionFactory) -> int:
+        """Add what was counted to the database: one upsert that adds, safe on any worker.
+
+        Several workers flush the same (day, channel, language, metric) rows; each adds
+        its own numbers in one statement, so none collides with another's insert. If the
+        write fails the numbers are kept for the next flush. A worker killed with
+        SIGKILL loses at most what it counted since its last flush (housekeeping flushes
+        every 30 seconds, see bot.tasks).
+        """
         pending, self._pending = self._pending, Counter()
         if not pending:
             return 0
-        async with transaction(sessions) as session:
-            for (day, channel, language, metric), n in pending.items():
-                row = (
-                    await session.exec(
-                        select(DailyCount).where(
-                            DailyCount.day == day,
-                            DailyCount.channel == channel,
-                            DailyCount.language == language,
-                            DailyCount.metric == metric,
-                        )
-                    )
-                ).first()
-                if row is None:
-                    row = DailyCount(day=day, channel=channel, language=language, metric=metric)
-                row.count += n
-                session.add(row)
+        rows = [
+            {"day": day, "channel": channel, "language": language, "metric": metric, "count": n}
+            for (day, channel, language, metric), n in pending.items()
+        ]
+        try:
+            async with transaction(sessions) as session:
+                await session.exec(_adding_upsert(session), params=rows)
+        except BaseException:
+            self._pending.update(pending)
+            raise
         return len(pending)
+
+
+def _adding_upsert(session: AsyncSession) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+    table = DailyCount.__table__  # type: ignore[attr-defined]
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.day, table.c.channel, table.c.language, table.c.metric],
+        set_={"count": table.c.count + statement.excluded["count"]},
+    )
 
 
 def suppressed(count: int) -> int | None:

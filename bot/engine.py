@@ -21,6 +21,7 @@ from bot.contact_cache import ContactCache, SeenIds
 from bot.conversation import Conversation, Router
 from bot.counts import Counts
 from bot.db import SessionFactory, transaction
+from bot.dedup import DeliveryClaims
 from bot.hotlines import Directory
 from bot.i18n import Catalogue, catalogue, language_for_country, language_for_telegram
 from bot.language_detect import guess_language
@@ -52,7 +53,9 @@ class Engine:
         cache: ContactCache,
         seen_ids: SeenIds,
         clock: Clock = utcnow,
+        claims: DeliveryClaims | None = None,
     ) -> None:
+        self._claims = claims or DeliveryClaims(None, namespace="")
         self._cache = cache
         self._seen_ids = seen_ids
         self.settings = settings
@@ -117,11 +120,15 @@ class Engine:
         remembered = seen is not None and self._seen_ids.enabled
         if remembered and seen is not None and not self._seen_ids.claim(seen[0], seen[1], now):
             return Turn((), duplicate=True)
+        if seen is not None and not await self._claims.claim(seen[0]):  # bot/dedup.py
+            return Turn((), duplicate=True)
         try:
             return await self._turn(inbound, seen, now)
         except BaseException:
             if remembered and seen is not None:
                 self._seen_ids.release(seen[0])  # the carrier's redelivery must be answered
+            if seen is not None:
+                await self._claims.release(seen[0])
             raise
 
     async def _turn(

@@ -16,6 +16,7 @@ from bot.contact_cache import ContactCache, SeenIds
 from bot.counts import Counts
 from bot.crypto import Sealer
 from bot.db import SessionFactory, create_engine, session_factory
+from bot.dedup import DeliveryClaims
 from bot.delivery import Senders
 from bot.engine import Clock, Engine
 from bot.hotlines import directory
@@ -39,6 +40,7 @@ class Helpline:
     aliases: AliasKeys
     counts: Counts
     clock: Clock
+    claims: DeliveryClaims
 
     def sealer(self, purpose: str) -> Sealer:
         return Sealer.from_secret(self.settings.secret_key.get_secret_value(), purpose)
@@ -51,6 +53,7 @@ class Helpline:
         await self.engine.drain()
         await self.counts.flush(self.sessions)
         await self.relay.stop()
+        await self.claims.close()
         await self.db.dispose()
 
 
@@ -84,6 +87,7 @@ def build_helpline(
         dt.timedelta(hours=settings.alias_key_rotation_hours),
     )
     counts = Counts()
+    claims = DeliveryClaims(settings.redis_url, namespace=claims_namespace(settings))
     engine = Engine(
         settings=settings,
         sessions=sessions,
@@ -100,6 +104,7 @@ def build_helpline(
         ),
         seen_ids=SeenIds(enabled=settings.redis_url is None),
         clock=clock,
+        claims=claims,
     )
     return Helpline(
         settings=settings,
@@ -112,4 +117,14 @@ def build_helpline(
         aliases=aliases,
         counts=counts,
         clock=clock,
+        claims=claims,
     )
+
+
+def claims_namespace(settings: Settings) -> str:
+    """Workers that share a database share their message-id claims (and no one else)."""
+    if not settings.redis_url:
+        return ""
+    from bot.redis_relay import relay_namespace
+
+    return relay_namespace(settings.database_url)

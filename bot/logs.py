@@ -22,6 +22,10 @@ from typing import Any
 _PHONE = re.compile(r"\+?\d[\d\s().-]{4,}\d")
 """Six digits or more, separators allowed: phone numbers and Telegram chat ids."""
 _BOT_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+"""A dotted IPv4 address (a bind address, a proxy): not a phone number, and an operator
+needs to see where the server listens. Phone numbers are never written this way."""
 _TAMED_LOGGERS = (
     "httpx",
     "httpcore",
@@ -45,7 +49,11 @@ _REDACTED = "_helpline_redacted"
 
 
 def scrub(text: str) -> str:
-    return _PHONE.sub("[number]", _BOT_TOKEN.sub("[token]", text))
+    return _PHONE.sub(_number, _BOT_TOKEN.sub("[token]", text))
+
+
+def _number(found: re.Match[str]) -> str:
+    return found.group(0) if _IPV4.fullmatch(found.group(0)) else "[number]"
 
 
 def safe_traceback(error: BaseException) -> str:

@@ -63,6 +63,10 @@ DELIVERY_REASONS = frozenset(
     }
 )
 _SERVICES = frozenset({"database", "redis", "network"})
+DROP_REASONS = frozenset({"not_json", "too_deep", "malformed", "unreadable", "failed"})
+"""Why an authentic Telegram update was acknowledged and dropped (closed set)."""
+REFUSAL_REASONS = frozenset({"too_large", "bad_length", "slow_body", "hung_up", "bad_encoding"})
+"""Why a request was refused before the app read it (closed set)."""
 _RECENT_CLAIMS = dt.timedelta(hours=24)
 
 # ``*_created`` timestamps double every series and tell an operator nothing here.
@@ -103,6 +107,17 @@ UNAVAILABLE = Counter(
     ["service"],
 )
 
+UPDATES_DROPPED = Counter(
+    "helpline_telegram_updates_dropped",
+    "Authentic Telegram updates acknowledged (200) but not answered, by reason.",
+    ["reason"],
+)
+REQUESTS_REFUSED = Counter(
+    "helpline_requests_refused",
+    "Requests refused before their body was read or parsed, by reason.",
+    ["reason"],
+)
+
 
 def prepare_multiprocess(directory: str | None = None) -> str:
     """Point this process and the workers it starts at a fresh multiprocess directory."""
@@ -120,6 +135,14 @@ def delivery_failed(channel: str, reason: str) -> None:
     """Count a failed delivery; unknown channels or reasons are counted as ``other``."""
     channel = channel if channel in {c.value for c in Channel} else "other"
     DELIVERY_FAILURES.labels(channel, reason if reason in DELIVERY_REASONS else "other").inc()
+
+
+def update_dropped(reason: str) -> None:
+    UPDATES_DROPPED.labels(reason if reason in DROP_REASONS else "malformed").inc()
+
+
+def request_refused(reason: str) -> None:
+    REQUESTS_REFUSED.labels(reason if reason in REFUSAL_REASONS else "bad_length").inc()
 
 
 def service_unavailable(service: str) -> None:

@@ -29,7 +29,7 @@ def _upgrade(connection: Connection, url: str) -> None:
 
 async def migrate(url: str) -> None:
     """Bring the database at ``url`` to the newest schema."""
-    engine = create_engine(url)
+    engine = create_engine(url, maintenance=True)
     try:
         async with engine.begin() as connection:
             await connection.run_sync(_upgrade, url)

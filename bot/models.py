@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import Index, text
 from sqlmodel import AutoString, Field, SQLModel
 
 from bot.states import Role, State, TicketStatus
@@ -61,6 +62,17 @@ class SeenMessage(SQLModel, table=True):
 
 class Ticket(SQLModel, table=True):
     """A request to talk to a person. Metadata only; the address is encrypted and short-lived."""
+
+    # At most one ticket that is not closed per person (migration 0003_ops).
+    __table_args__ = (
+        Index(
+            "ix_ticket_one_open_per_contact",
+            "contact_alias",
+            unique=True,
+            sqlite_where=text("status != 'closed'"),
+            postgresql_where=text("status != 'closed'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     contact_alias: str | None = Field(default=None, max_length=64, index=True)

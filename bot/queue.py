@@ -22,7 +22,7 @@ from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.crypto import DecryptionError, Sealer
-from bot.db import SessionFactory, transaction
+from bot.db import SessionFactory, one_open_ticket, transaction
 from bot.delivery import Senders
 from bot.i18n import catalogue
 from bot.models import Advocate, Contact, Ticket, utcnow
@@ -109,21 +109,37 @@ class Queue:
         urgent: bool,
         now: dt.datetime,
     ) -> Ticket:
-        """Put the person in line; the caller commits with the contact's state."""
-        ticket = Ticket(
-            contact_alias=contact.alias,
-            public_alias=new_public_alias(),
-            channel=contact.channel,
-            language=contact.language,
-            country=contact.country,
-            urgent=urgent,
-            created_at=now,
-            hold_until=now + self._hold,
-            address_ciphertext=self.seal_address(address) if address is not None else None,
+        """Put the person in line (once: a second tap finds the first ticket); the caller commits."""
+        opened = await session.exec(
+            one_open_ticket(session)
+            .values(
+                contact_alias=contact.alias,
+                public_alias=new_public_alias(),
+                channel=contact.channel,
+                language=contact.language,
+                country=contact.country,
+                urgent=urgent,
+                status=TicketStatus.WAITING,
+                created_at=now,
+                hold_until=now + self._hold,
+                address_ciphertext=self.seal_address(address) if address is not None else None,
+                outcomes="",
+            )
+            .returning(col(Ticket.id))
         )
-        session.add(ticket)
-        await session.flush()
-        assert ticket.id is not None
+        ticket_id = opened.scalar_one_or_none()
+        if ticket_id is None:
+            # Already queued: a double tap or a copy on another worker opened it first.
+            ticket_id = (
+                await session.exec(
+                    select(Ticket.id)
+                    .where(col(Ticket.contact_alias) == contact.alias)
+                    .where(col(Ticket.status) != TicketStatus.CLOSED)
+                )
+            ).one()
+            log.info("ticket already open id=%s", ticket_id)
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None and ticket.id is not None
         contact.ticket_id = ticket.id
         log.info("ticket opened id=%s urgent=%s language=%s", ticket.id, urgent, ticket.language)
         return ticket

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import secrets
 from collections.abc import Sequence
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 PAGE = Path(__file__).resolve().parent / "static" / "simulator.html"
 MAX_TEXT = 2000
+MAX_CHOICE = 64
+"""A button payload is short; Telegram allows 64 bytes."""
 
 
 def replies_json(replies: Sequence[Reply], style: str) -> list[dict[str, Any]]:
@@ -145,9 +148,9 @@ async def _converse(
     """Pass what the page sends to the engine and show the replies, until it closes."""
     try:
         while True:
-            message = await socket.receive_json()
-            if not isinstance(message, dict):
-                continue
+            message = _frame(await socket.receive_text())
+            if message is None:
+                continue  # not a JSON object of text: nothing a page of ours sends
             style = "telegram" if message.get("style") == "telegram" else "sms"
             phones.open(phone_id, socket, style)
             text = str(message.get("text") or "")[:MAX_TEXT]
@@ -156,7 +159,7 @@ async def _converse(
                 Channel.SIMULATOR,
                 phone_id,
                 text,
-                choice=str(choice) if choice else None,
+                choice=choice[:MAX_CHOICE] if isinstance(choice, str) and choice else None,
                 language_hint=_opt(message.get("language_code")),
                 country_hint=_opt(message.get("country")),
             )
@@ -171,6 +174,28 @@ async def _converse(
         pass
     finally:
         phones.close(phone_id)
+
+
+def _frame(raw: str) -> dict[str, object] | None:
+    """One frame from the page as a JSON object, or None when it is not one."""
+    try:
+        message = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(message, dict) or not _encodable(message.get("text")):
+        return None
+    return message
+
+
+def _encodable(text: object) -> bool:
+    """Lone surrogates are valid JSON escapes but not text anyone can have typed."""
+    if not isinstance(text, str):
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _opt(value: object) -> str | None:

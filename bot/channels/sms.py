@@ -14,11 +14,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.background import BackgroundTask
 
+from bot.channels import openapi
 from bot.channels.sms_sender import SmsCounts, SmsSender, opted_out, status_url
 from bot.channels.sms_webhook import (
     TWIML_TYPE,
     SmsMessage,
     country_of,
+    is_message_sid,
     parse_message,
     twiml,
     verified_form,
@@ -48,9 +50,24 @@ class SmsChannel:
 
     def router(self) -> APIRouter:
         """The webhook routes; without Twilio settings they answer 403 to everyone."""
-        api = APIRouter(prefix="/webhooks/twilio", include_in_schema=False)
-        api.add_api_route("/sms", self.inbound, methods=["POST"])
-        api.add_api_route("/status", self.status, methods=["POST"])
+        api = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
+        api.add_api_route(
+            "/sms",
+            self.inbound,
+            methods=["POST"],
+            openapi_extra=openapi.TWILIO_SMS,
+            responses=openapi.TWILIO_SMS_RESPONSES,
+            response_class=Response,
+        )
+        api.add_api_route(
+            "/status",
+            self.status,
+            methods=["POST"],
+            status_code=204,
+            openapi_extra=openapi.TWILIO_STATUS,
+            responses=openapi.TWILIO_STATUS_RESPONSES,
+            response_class=Response,
+        )
         return api
 
     async def start(self) -> None:
@@ -87,7 +104,8 @@ class SmsChannel:
             return Response(status_code=403)
         sid = form.get("MessageSid") or form.get("SmsSid")
         state = form.get("MessageStatus") or form.get("SmsStatus")
-        if not isinstance(sid, str) or not isinstance(state, str):
+        if not isinstance(sid, str) or not is_message_sid(sid) or not isinstance(state, str):
+            # Only an id of Twilio's own shape is ever put into a call to Twilio's API.
             return Response(status_code=400)
         if state in COUNTED_STATUSES:
             self._counts(f"sms.status.{state}")

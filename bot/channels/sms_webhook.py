@@ -6,6 +6,7 @@ request path, never from ``Host`` or ``X-Forwarded-*`` headers a caller controls
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -31,6 +32,14 @@ OPT_IN_WORDS = frozenset({"start", "unstop", "yes"})
 
 MAX_BODY = 1600
 """Twilio's own limit for one message body; anything longer is not from Twilio."""
+MAX_NUMBER = 32
+"""E.164 is at most 15 digits; short codes and channel prefixes stay well under this."""
+_MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
+
+
+def is_message_sid(sid: str) -> bool:
+    """True for an id of Twilio's shape (SM or MM and 32 hex digits), nothing else."""
+    return _MESSAGE_SID.fullmatch(sid) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +92,7 @@ async def verified_form(settings: Settings, request: Request) -> FormData | None
 def parse_message(form: FormData) -> SmsMessage | None:
     sid = _field(form, "MessageSid") or _field(form, "SmsSid")
     sender = _field(form, "From")
-    if not sid or not sender:
+    if not sid or not is_message_sid(sid) or not sender or len(sender) > MAX_NUMBER:
         return None
     try:
         media_count = int(_field(form, "NumMedia") or "0")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 import os
 import re
@@ -23,10 +22,12 @@ from telegram import Bot, BotCommand, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import Application
 
-from bot import faults
+from bot import faults, metrics
+from bot.channels import openapi
 from bot.channels.telegram_handler import UpdateHandler
 from bot.channels.telegram_ids import purge_chat_ids
 from bot.channels.telegram_sender import SendLimits, TelegramSender
+from bot.channels.telegram_shape import read_update
 from bot.helpline import Helpline
 from bot.i18n import Catalogue, catalogue, languages
 from bot.settings import Settings
@@ -41,7 +42,6 @@ ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member", "channel_post"
 """Edited messages are not asked for: the bot answers each message once."""
 COMMANDS = ("start", "menu", "language", "forget", "help")
 DEFAULT_LIMITS = SendLimits()
-MAX_UPDATE_BYTES = 1_000_000
 POLL_SECONDS = 25
 DRAIN_SECONDS = 10.0
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -63,7 +63,13 @@ class TelegramChannel:
         router = APIRouter()
         if self._settings.telegram_enabled:
             router.add_api_route(
-                WEBHOOK_PATH, self.webhook, methods=["POST"], include_in_schema=False
+                WEBHOOK_PATH,
+                self.webhook,
+                methods=["POST"],
+                tags=["webhooks"],
+                openapi_extra=openapi.TELEGRAM,
+                responses=openapi.TELEGRAM_RESPONSES,
+                response_class=Response,
             )
         return router
 
@@ -98,35 +104,36 @@ class TelegramChannel:
         """Take one update from Telegram: check the secret token, then answer it."""
         if not self._authentic(request.headers.get("X-Telegram-Bot-Api-Secret-Token")):
             return Response(status_code=403)
-        body = await request.body()
-        if len(body) > MAX_UPDATE_BYTES:
-            return Response(status_code=413)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return Response(status_code=400)
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            return Response(status_code=400)
+        # bot.limits refused a body over its limit before it was read.
+        data, reason = read_update(await request.body())
+        if data is None:
+            return self._drop(reason or "malformed", None)
         if self._handler is None or self._application is None or not await self._ready():
             # Telegram delivers the update again later.
             return Response(status_code=503)
         try:
             update = Update.de_json(data, self._application.bot)
-        except (KeyError, TypeError, ValueError):
-            log.warning("telegram update could not be read update_id=%d", data["update_id"])
-            return Response(status_code=400)
+        except Exception:
+            return self._drop("unreadable", data["update_id"])
         try:
             await self._handler.handle(update)
         except faults.SERVICE_ERRORS:
             raise  # bot.faults answers 503 with Retry-After; Telegram redelivers
         except Exception as error:
-            # Nothing was kept for this update, so Telegram's redelivery is answered fresh.
-            log.warning(
+            # A redelivery would fail the same way and hold back the updates behind it.
+            log.error(
                 "telegram update failed update_id=%d error=%s",
                 update.update_id,
                 type(error).__name__,
             )
-            return Response(status_code=500)
+            return self._drop("failed", update.update_id)
+        return Response(status_code=200)
+
+    @staticmethod
+    def _drop(reason: str, update_id: int | None) -> Response:
+        """Acknowledge an update that cannot be answered, so Telegram moves on."""
+        metrics.update_dropped(reason)
+        log.warning("telegram update dropped reason=%s update_id=%s", reason, update_id)
         return Response(status_code=200)
 
     def _authentic(self, token: str | None) -> bool:

@@ -33,7 +33,11 @@ _quiet.setLevel(logging.WARNING)
 SEND_TIMEOUT = 10.0
 """Seconds one API call may take before it counts as timed out."""
 RETRY_DELAYS: tuple[float, ...] = (0.5, 2.0)
-"""Pauses before the second and third attempt after a 5xx or a time-out; then give up."""
+"""Pauses before the second and third attempt after a 5xx or a time-out; then give up.
+
+A send is retried only when Twilio surely did not take it (a 5xx, a 429, a refused
+connection): after a time-out or a connection lost mid-request the message may have
+been created, and a second ``messages.create`` would text the person twice."""
 DRAIN_TIMEOUT = 5.0
 
 OPTED_OUT = 21610
@@ -133,10 +137,23 @@ class TwilioApi:
         async def create() -> Any:
             return await self._ensure_client().messages.create_async(to=to, body=body, **sender)
 
-        result, failure = await self._attempt("send", create)
+        result, failure = await self._attempt("send", create, repeatable=False)
         if failure is not None:
             return Sent(failure=failure)
         return Sent(sid=getattr(result, "sid", None))
+
+    async def account_status(self) -> str | None:
+        """The account's status ("active", "suspended"...), or None if the credentials fail."""
+        settings = self._settings
+
+        async def fetch() -> Any:
+            client = self._ensure_client()
+            return await client.api.v2010.accounts(settings.twilio_account_sid).fetch_async()
+
+        result, failure = await self._attempt("account", fetch)
+        if failure is not None:
+            return None
+        return str(getattr(result, "status", "unknown"))
 
     async def delete(self, sid: str) -> bool:
         """Delete one message record (and its media) at Twilio; True once it is gone."""
@@ -180,11 +197,17 @@ class TwilioApi:
         self._client = self._http = None
 
     async def _attempt(
-        self, action: str, call: Callable[[], Any], *, missing_ok: bool = False
+        self,
+        action: str,
+        call: Callable[[], Any],
+        *,
+        missing_ok: bool = False,
+        repeatable: bool = True,
     ) -> tuple[Any, Failure | None]:
         delays = (0.0, *self._retry_delays)
         failure: Failure | None = None
         for attempt, delay in enumerate(delays, start=1):
+            maybe_done = False
             if delay:
                 await asyncio.sleep(delay)
             try:
@@ -199,10 +222,11 @@ class TwilioApi:
                     "twilio %s failed attempt=%d status=%s code=%s", action, attempt, status, code
                 )
             except TimeoutError:
-                failure = Failure.TIMEOUT
+                failure, maybe_done = Failure.TIMEOUT, True
                 log.warning("twilio %s timed out attempt=%d", action, attempt)
             except aiohttp.ClientError as error:
                 failure = Failure.NETWORK
+                maybe_done = not isinstance(error, aiohttp.ClientConnectorError)
                 log.warning(
                     "twilio %s network error attempt=%d error=%s",
                     action,
@@ -210,7 +234,7 @@ class TwilioApi:
                     type(error).__name__,
                 )
             self._count(f"sms.error.{failure}")
-            if failure not in _TRANSIENT:
+            if failure not in _TRANSIENT or (maybe_done and not repeatable):
                 break
         return None, failure
 

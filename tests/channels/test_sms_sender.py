@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -203,20 +203,25 @@ async def test_a_passing_server_error_is_retried_and_the_message_arrives_once(
     assert twilio_fake.attempts["create"] == 2
 
 
-async def test_a_hanging_api_times_out_and_is_given_up_in_bounded_time(
+async def test_a_send_that_times_out_is_not_sent_again(
     line: Helpline, twilio_fake: FakeTwilio
 ) -> None:
-    twilio_fake.hang("create", seconds=3, times=5)
+    # Twilio may have taken the message before the answer was lost: a retry would text
+    # the person twice, so a time-out is given up at once.
+    twilio_fake.hang("create", seconds=1.0, times=5)
     api = quick_api(line, timeout=0.3)
-    started = time.monotonic()
     try:
         sent = await SmsSender(line, api, SmsCounts(line)).send(ADDRESS, [Reply(text="Hello")])
     finally:
         await api.close()
     assert sent is False
-    assert time.monotonic() - started < 2.5
-    assert twilio_fake.attempts["create"] == 3
-    assert await daily(line, "sms.error.timeout") == 3
+    assert twilio_fake.attempts["create"] == 1
+    assert await daily(line, "sms.error.timeout") == 1
+    for _ in range(40):  # the hung request completes at the fake: one message, not three
+        if twilio_fake.created:
+            break
+        await asyncio.sleep(0.05)
+    assert twilio_fake.bodies_to(NUMBER) == ["Hello"]
 
 
 async def test_a_failed_delete_is_retried_and_a_hanging_one_given_up(

@@ -55,6 +55,8 @@ class FakeTelegram:
     violations: list[str] = field(default_factory=list)
     """Downloads the help line must never make (getFile, file URLs)."""
     blocked_chats: set[int] = field(default_factory=set)
+    webhook_url: str = ""
+    """What setWebhook registered; getWebhookInfo reports it (``helpline doctor``)."""
     _trouble: dict[str, list[Trouble]] = field(default_factory=lambda: defaultdict(list))
     _next_id: dict[int, Iterator[int]] = field(default_factory=dict)
     _updates: list[dict[str, Any]] = field(default_factory=list)
@@ -184,6 +186,15 @@ class FakeTelegram:
             if "reply_markup" in params:
                 message["reply_markup"] = params["reply_markup"]
             return message
+        if method == "setWebhook":
+            self.webhook_url = str(params.get("url", ""))
+            return True
+        if method == "getWebhookInfo":
+            return {
+                "url": self.webhook_url,
+                "has_custom_certificate": False,
+                "pending_update_count": 0,
+            }
         if method == "getUpdates":
             offset = int(params.get("offset") or 0)
             ready = [update for update in self._updates if update["update_id"] >= offset]

@@ -111,6 +111,15 @@ class FakeTwilio:
         api = FastAPI()
         base = "/2010-04-01/Accounts/{account}/Messages"
 
+        @api.get("/2010-04-01/Accounts/{account}.json")
+        async def account(account: str, request: Request) -> Response:
+            refused = _refuse(account, request)
+            if refused is not None:
+                return refused
+            return JSONResponse(
+                {"sid": account, "status": "active", "type": "Full", "friendly_name": "fake"}
+            )
+
         @api.post(base + ".json")
         async def create(account: str, request: Request) -> Response:
             refused = _refuse(account, request)

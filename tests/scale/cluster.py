@@ -94,6 +94,13 @@ class Worker:
             process.wait(timeout=5)
             return None
 
+    def kill(self) -> None:
+        """SIGKILL: the worker dies mid-whatever, as on an out-of-memory kill."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -108,6 +115,9 @@ class TcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._links: set[asyncio.StreamWriter] = set()
+        self.black_hole = False
+        """While set, bytes are swallowed both ways and new links never reach the target:
+        a server that drops packets rather than refusing them."""
 
     def start(self) -> None:
         self._thread.start()
@@ -142,6 +152,11 @@ class TcpProxy:
         self._links.clear()
 
     async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.black_hole:
+            self._links.add(writer)
+            while await reader.read(65536):
+                pass  # swallowed: the client waits for an answer that never comes
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self._target)
         except OSError:
@@ -155,6 +170,8 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while chunk := await reader.read(65536):
+                if self.black_hole:
+                    continue
                 writer.write(chunk)
                 await writer.drain()
         finally:
