@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
 
-from bot.accounts import TOTP_PURPOSE, add_advocate
+from bot.accounts import TOTP_PURPOSE, add_advocate, mark_online
 from bot.helpline import Helpline
 from bot.models import Contact, Ticket
 from bot.queue import TicketError, send_queue_updates
@@ -106,6 +107,7 @@ async def test_only_the_owner_or_a_supervisor_may_transfer_or_close(
         await helpline.queue.transfer(ticket_id=ticket_id, advocate_id=bea, to_advocate=bea)
     with pytest.raises(TicketError):
         await helpline.queue.close(ticket_id=ticket_id, advocate_id=bea, outcomes=["misuse"])
+    await mark_online(helpline.sessions, bea, clock.now + dt.timedelta(minutes=1))
     await helpline.queue.transfer(
         ticket_id=ticket_id, advocate_id=sam, to_advocate=bea, supervisor=True
     )
