@@ -29,15 +29,20 @@ from bot.i18n import (
     REVIEWED_FLAG,
     UNREVIEWED_FLAG,
     Entry,
+    base_language,
+    catalogue,
     catalogue_files,
     language_codes,
+    merged_language,
     normalise,
     placeholders,
     read_language,
 )
+from bot.language_menu import page_sizes
 from bot.line_words import FACT_KEYS
 from bot.reading_level import label as reading_label
 from bot.reading_level import level as reading_level
+from bot.render import SEGMENT_BUDGET
 from bot.segments import measure
 from content import CLAIM_WORDS_FILE, EVERYDAY_WORDS_FILE
 
@@ -95,6 +100,8 @@ class Report:
     """Countries with emergency numbers, an anti-trafficking line, a child line."""
     reading: dict[str, float | None] = field(default_factory=dict)
     """language -> reading-level figure over its person-facing texts (None: no formula)."""
+    language_menu: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    """language -> (choices, SMS segments) of each page of the language menu."""
 
 
 def _is_keyword(key: str) -> bool:
@@ -207,7 +214,8 @@ def check_language(
     rules: WordRules | None = None,
 ) -> None:
     try:
-        entries = read_language(code)
+        # A regional variant (pt_PT) holds only what differs: checked merged over its base.
+        entries = merged_language(code)
     except ValueError as error:
         report.errors.append(f"{code}: {error}")
         return
@@ -239,7 +247,7 @@ def check_language(
     report.segments[code] = sizes
     report.unreviewed[code] = sum(1 for entry in entries.values() if not entry.reviewed)
     report.reading[code] = reading_level(
-        (entry.text for key, entry in entries.items() if _person_facing(key)), code
+        (entry.text for key, entry in entries.items() if _person_facing(key)), base_language(code)
     )
     rules = rules or word_rules()
     check_claims(code, entries, rules, report)
@@ -322,6 +330,8 @@ def check(today: dt.date | None = None) -> Report:
     rules = word_rules()
     for code in language_codes():
         check_language(code, english, numbers, report, rules)
+    if not report.errors:
+        check_language_menu(report)
     return report
 
 
@@ -350,10 +360,32 @@ def reading_table(report: Report) -> str:
     return "\n".join(lines)
 
 
+def check_language_menu(report: Report) -> None:
+    """Each page of the language menu, in every language it is shown in, fits one SMS."""
+    for code in language_codes():
+        for page, (choices, segments) in enumerate(page_sizes(catalogue(code)), start=1):
+            report.language_menu.setdefault(code, []).append((choices, segments))
+            if segments > SEGMENT_BUDGET:
+                report.errors.append(
+                    f"{code}: language menu page {page} takes {segments} SMS segments "
+                    f"(budget {SEGMENT_BUDGET}); shorten language.prompt or language.more"
+                )
+
+
+def language_menu_table(report: Report) -> str:
+    lines = [f"{'language':<9}{'page 1':>14}{'page 2':>14}"]
+    for code, sizes in report.language_menu.items():
+        cells = "".join(f"{f'{choices} / {segments} seg':>14}" for choices, segments in sizes)
+        lines.append(f"{code:<9}{cells}")
+    return "\n".join(lines)
+
+
 def run(*, verbose: bool = False) -> int:
     report = check()
     print("SMS segments per reply (placeholders filled with typical values):")
     print(segment_table(report))
+    print(f"Language menu pages (choices / SMS segments; budget {SEGMENT_BUDGET}):")
+    print(language_menu_table(report))
     print(f"Reading level (English must be at or below grade {ENGLISH_MAX_GRADE:.0f}):")
     print(reading_table(report))
     if verbose:

@@ -15,8 +15,14 @@ from functools import cache
 import phonenumbers
 from babel import Locale
 
-LANGUAGES = ("en", "es", "pt", "fr", "ro", "uk", "ru", "zh", "vi", "tl", "th", "ar")
-_CLDR_LOCALE = {"tl": "fil"}
+from bot.i18n import content_country_names
+
+LANGUAGES = (
+    *("en", "es", "pt", "fr", "ro", "uk", "ru", "zh", "vi", "tl", "th", "ar"),
+    *("sq", "ko", "bg", "pl", "hu", "hi", "ht", "so"),
+)
+_CLDR_LOCALE = {"tl": "fil", "ht": "fr"}
+"""CLDR names no countries in Haitian Creole: French ones, plus content/country_names.toml."""
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "QO", "UN", "XA", "XB", "ZZ"})
 
 SHORT_FORMS: dict[str, str] = {
@@ -90,6 +96,14 @@ _I_AM_IN: dict[str, tuple[str, ...]] = {
     "tl": ("nasa", "ako ay nasa", "nandito ako sa", "nasa bansang"),
     "th": ("ฉันอยู่ที่ประเทศ", "ฉันอยู่ที่", "ผมอยู่ที่", "อยู่ที่", "ฉันอยู่", "ผมอยู่"),
     "ar": ("انا في", "انا فى", "اعيش في", "في", "فى"),
+    "sq": ("jam ne", "jam në", "jetoj ne", "jetoj në", "ne", "në"),
+    "ko": ("저는", "나는", "지금"),
+    "bg": ("аз съм в", "аз съм във", "живея в", "в", "във"),
+    "pl": ("jestem w", "jestem we", "mieszkam w", "w", "we"),
+    "hu": ("itt vagyok", "most itt vagyok"),
+    "hi": ("मैं", "मैं अभी"),
+    "ht": ("mwen nan", "m nan", "mwen ap viv nan", "m ap viv nan", "nan"),
+    "so": ("waxaan joogaa", "waxaan ku noolahay", "waxaan ku suganahay"),
 }
 """How people say where they are, folded; the country name must be all that follows."""
 
@@ -115,6 +129,9 @@ def _names() -> dict[str, str]:
         for code, name in territories.items():
             if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES:
                 names.setdefault(fold(str(name)), code)
+    for by_code in content_country_names().values():
+        for code, name in by_code.items():
+            names.setdefault(fold(name), code)
     for name, code in SHORT_FORMS.items():
         names.setdefault(fold(name), code)
     return names

@@ -296,7 +296,7 @@ class Engine:
             # never a default, which would give someone another country's numbers.
             country = ""
         language = (
-            guess_language(inbound.text)
+            guess_language(inbound.text, inbound.country_hint)
             or language_for_telegram(inbound.language_hint)
             or language_for_country(inbound.country_hint)
         )

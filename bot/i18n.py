@@ -20,7 +20,7 @@ from babel import Locale
 from babel.messages.pofile import read_po
 
 import content
-from content import LANGUAGES_FILE
+from content import COUNTRY_NAMES_FILE, LANGUAGES_FILE
 
 LOCALES_DIR = content.LOCALES_DIR
 
@@ -42,6 +42,9 @@ class Language:
     countries: tuple[str, ...]
     telegram_codes: tuple[str, ...]
     name: str | None = None
+    base: str | None = None
+    """A regional variant's base language (``pt`` for ``pt_PT``): its catalogue holds only
+    the entries that differ, every other entry is the base language's."""
 
     @property
     def native_name(self) -> str:
@@ -106,7 +109,7 @@ class Catalogue:
         return _country_name(self.language.code, code)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？؟])\s*")
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？؟।])\s*")
 _UNSPACED_END = re.compile(r"(?<=[。！？])")
 
 
@@ -159,7 +162,25 @@ def _direction(language: str) -> str:
 
 @cache
 def _country_name(language: str, country: str) -> str:
-    return str(Locale.parse(language).territories.get(country, country))
+    own = content_country_names().get(language, {}).get(country)
+    if own is not None:
+        return own
+    territories = Locale.parse(language).territories or Locale.parse(
+        _CLDR_FALLBACK.get(language, DEFAULT_LANGUAGE)
+    ).territories
+    return str(territories.get(country, country))
+
+
+_CLDR_FALLBACK = {"ht": "fr"}
+"""CLDR has no country names in Haitian Creole: French ones, with content's Creole spellings."""
+
+
+@cache
+def content_country_names() -> dict[str, dict[str, str]]:
+    """language -> ISO code -> name, for names CLDR lacks (content/country_names.toml)."""
+    with COUNTRY_NAMES_FILE.open("rb") as handle:
+        data = tomllib.load(handle)
+    return {code: dict(names) for code, names in data.get("names", {}).items()}
 
 
 class _Params(dict[str, str]):
@@ -209,9 +230,23 @@ def languages() -> tuple[Language, ...]:
             countries=tuple(spec.get("countries", ())),
             telegram_codes=tuple(spec.get("telegram", (code,))),
             name=spec.get("name"),
+            base=spec.get("base"),
         )
         for code, spec in data["languages"].items()
     )
+
+
+def base_language(code: str) -> str:
+    """The language a regional variant belongs to (``pt`` for ``pt_PT``); else ``code``."""
+    for language in languages():
+        if language.code == code:
+            return language.base or code
+    return code
+
+
+def variants(code: str) -> tuple[str, ...]:
+    """``code`` and its regional variants: an advocate who reads ``pt`` reads ``pt_PT``."""
+    return (code, *(language.code for language in languages() if language.base == code))
 
 
 def language_codes() -> tuple[str, ...]:
@@ -238,6 +273,14 @@ def read_language(code: str) -> dict[str, Entry]:
     return entries
 
 
+def merged_language(code: str) -> dict[str, Entry]:
+    """A language's entries; a regional variant's own entries over its base language's."""
+    language = next((item for item in languages() if item.code == code), None)
+    if language is None or language.base is None:
+        return read_language(code)
+    return {**read_language(language.base), **read_language(code)}
+
+
 @cache
 def catalogue(code: str) -> Catalogue:
     """Return the catalogue for ``code``, falling back to English for unknown codes."""
@@ -245,7 +288,7 @@ def catalogue(code: str) -> Catalogue:
     if code not in by_code:
         code = DEFAULT_LANGUAGE
     fallback = None if code == DEFAULT_LANGUAGE else catalogue(DEFAULT_LANGUAGE)
-    return Catalogue(language=by_code[code], entries=read_language(code), fallback=fallback)
+    return Catalogue(language=by_code[code], entries=merged_language(code), fallback=fallback)
 
 
 def language_for_telegram(code: str | None) -> str | None:
@@ -253,7 +296,10 @@ def language_for_telegram(code: str | None) -> str | None:
         return None
     wanted = code.casefold()
     for language in languages():
-        if wanted in language.telegram_codes or wanted.split("-")[0] == language.code:
+        if wanted in language.telegram_codes:
+            return language.code
+    for language in languages():
+        if wanted.split("-")[0] == language.code:
             return language.code
     return None
 

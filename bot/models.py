@@ -11,6 +11,7 @@ import datetime as dt
 from sqlalchemy import Index, text
 from sqlmodel import AutoString, Field, SQLModel
 
+from bot.i18n import variants
 from bot.states import Role, State, TicketStatus
 
 
@@ -108,7 +109,9 @@ class Advocate(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
 
     def language_codes(self) -> tuple[str, ...]:
-        return tuple(code for code in self.languages.split(",") if code)
+        """The languages this advocate reads; one who reads ``pt`` reads ``pt_PT`` too."""
+        own = [code for code in self.languages.split(",") if code]
+        return tuple(dict.fromkeys(variant for code in own for variant in variants(code)))
 
 
 class ConsoleSession(SQLModel, table=True):

@@ -7,6 +7,8 @@ class State(StrEnum):
     NEW = "new"
     MAIN_MENU = "main_menu"
     CHOOSING_LANGUAGE = "choosing_language"
+    CHOOSING_LANGUAGE_MORE = "choosing_language_more"
+    """The language menu's second page: twenty languages do not fit one SMS."""
     CHOOSING_COUNTRY = "choosing_country"
     HOTLINES = "hotlines"
     SAFETY_MENU = "safety_menu"

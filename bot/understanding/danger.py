@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from bot.i18n import Catalogue
 from bot.understanding.text import fold, unspaced
 
@@ -27,4 +29,9 @@ def contains_danger(text: str, words: Catalogue) -> bool:
 
 def _spaced(text: str) -> str:
     """Words separated by single spaces, punctuation dropped, so edges match cleanly."""
-    return " ".join("".join(c if c.isalnum() or c == "'" else " " for c in text).split())
+    return " ".join("".join(c if _in_word(c) else " " for c in text).split())
+
+
+def _in_word(char: str) -> bool:
+    # Devanagari vowel signs are marks, not letters: they belong inside the word.
+    return char.isalnum() or char == "'" or unicodedata.category(char).startswith("M")

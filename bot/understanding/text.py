@@ -13,7 +13,8 @@ from functools import cache
 
 import snowballstemmer
 
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+# Devanagari vowel signs are marks, not letters, to ``re``: kept inside a word.
+_WORD = re.compile(r"(?:[^\W_]|[\u0900-\u097f])+(?:'[^\W_]+)?")
 _STEMMERS = {
     "en": "english",
     "es": "spanish",
@@ -24,6 +25,11 @@ _STEMMERS = {
     # Snowball has no Ukrainian; the Russian rules strip most of the shared endings.
     "uk": "russian",
     "ar": "arabic",
+    "pl": "polish",
+    "hu": "hungarian",
+    "hi": "hindi",
+    # No Snowball rules for Albanian, Bulgarian, Somali or Haitian Creole: their phrase
+    # lists carry the common word forms instead. Korean is matched as a substring.
 }
 
 
@@ -55,8 +61,12 @@ _ARABIC_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه",
 
 
 def unspaced(text: str) -> bool:
-    """Chinese and Thai: words are not separated by spaces."""
-    return any("\u4e00" <= char <= "\u9fff" or "\u0e00" <= char <= "\u0e7f" for char in text)
+    """Chinese and Thai: words are not separated by spaces. Korean is spaced, but its
+    particles and endings join the word ("여권을", "여권이"), so it is matched the same way."""
+    return any(
+        "\u4e00" <= char <= "\u9fff" or "\u0e00" <= char <= "\u0e7f" or "\uac00" <= char <= "\ud7a3"
+        for char in text
+    )
 
 
 def tokens(folded: str) -> list[str]:
@@ -71,7 +81,7 @@ def _stemmer(language: str) -> snowballstemmer.Stemmer | None:
 
 def stems(words: list[str], language: str) -> tuple[str, ...]:
     """Word stems, so "paid", "pay" and "paying" (or "pagan", "pagar") meet."""
-    stemmer = _stemmer(language)
+    stemmer = _stemmer(language.split("_")[0])
     if stemmer is None:
         return tuple(words)
     return tuple(stemmer.stemWords(words))
