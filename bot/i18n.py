@@ -165,9 +165,10 @@ def _country_name(language: str, country: str) -> str:
     own = content_country_names().get(language, {}).get(country)
     if own is not None:
         return own
-    territories = Locale.parse(language).territories or Locale.parse(
-        _CLDR_FALLBACK.get(language, DEFAULT_LANGUAGE)
-    ).territories
+    territories = (
+        Locale.parse(language).territories
+        or Locale.parse(_CLDR_FALLBACK.get(language, DEFAULT_LANGUAGE)).territories
+    )
     return str(territories.get(country, country))
 
 

@@ -88,30 +88,182 @@ _LOOK_ALIKES = (Lingua.MARATHI,)
 # Haitian Creole and French share most letters and many roots; these everyday words
 # are Creole spellings French never uses (accents folded: "mèsi" is "mesi").
 _HAITIAN_WORDS = frozenset(
-    """mwen nou yo ak kounye konnen bezwen tanpri mesi kijan ede anpil fe gen yon nan
-    pou ap map kap pa ki li w kote paspo lajan travay peye kay moun bonjou bonswa sak
-    danje vle kapab kenbe pran timoun dwe avek epi men rele fanmi patwon manje pitit
-    konsa poukisa deja sove touye bat zam lapolis tande pale ede'm sitou ankò anko""".split()
+    [
+        "mwen",
+        "nou",
+        "yo",
+        "ak",
+        "kounye",
+        "konnen",
+        "bezwen",
+        "tanpri",
+        "mesi",
+        "kijan",
+        "ede",
+        "anpil",
+        "fe",
+        "gen",
+        "yon",
+        "nan",
+        "pou",
+        "ap",
+        "map",
+        "kap",
+        "pa",
+        "ki",
+        "li",
+        "w",
+        "kote",
+        "paspo",
+        "lajan",
+        "travay",
+        "peye",
+        "kay",
+        "moun",
+        "bonjou",
+        "bonswa",
+        "sak",
+        "danje",
+        "vle",
+        "kapab",
+        "kenbe",
+        "pran",
+        "timoun",
+        "dwe",
+        "avek",
+        "epi",
+        "men",
+        "rele",
+        "fanmi",
+        "patwon",
+        "manje",
+        "pitit",
+        "konsa",
+        "poukisa",
+        "deja",
+        "sove",
+        "touye",
+        "bat",
+        "zam",
+        "lapolis",
+        "tande",
+        "pale",
+        "ede'm",
+        "sitou",
+        "ankò",
+        "anko",
+    ]
 )
 _FRENCH_WORDS = frozenset(
-    """je j'ai suis est vous les des une pas avec pour moi mon ma aide besoin c'est que
-    qui le il elle nous et ai au du bonjour merci ne mais d'aide tres très mes sont
-    peux veux aidez m'aider ont""".split()
+    [
+        "je",
+        "j'ai",
+        "suis",
+        "est",
+        "vous",
+        "les",
+        "des",
+        "une",
+        "pas",
+        "avec",
+        "pour",
+        "moi",
+        "mon",
+        "ma",
+        "aide",
+        "besoin",
+        "c'est",
+        "que",
+        "qui",
+        "le",
+        "il",
+        "elle",
+        "nous",
+        "et",
+        "ai",
+        "au",
+        "du",
+        "bonjour",
+        "merci",
+        "ne",
+        "mais",
+        "d'aide",
+        "tres",
+        "très",
+        "mes",
+        "sont",
+        "peux",
+        "veux",
+        "aidez",
+        "m'aider",
+        "ont",
+    ]
 )
 # Nepali shares Hindi's script: its own verb endings and pronouns mark it.
 _NEPALI_WORDS = frozenset(
-    """छ छु छन् छैन छौं हुन्छ मलाई तपाईं तपाई गर्नु गर्न भयो हुनुहुन्छ मेरो हजुर चाहिन्छ
-    सक्छु सक्दिन पर्छ गर्छ गर्छु थियो""".split()
+    [
+        "छ",
+        "छु",
+        "छन्",
+        "छैन",
+        "छौं",
+        "हुन्छ",
+        "मलाई",
+        "तपाईं",
+        "तपाई",
+        "गर्नु",
+        "गर्न",
+        "भयो",
+        "हुनुहुन्छ",
+        "मेरो",
+        "हजुर",
+        "चाहिन्छ",
+        "सक्छु",
+        "सक्दिन",
+        "पर्छ",
+        "गर्छ",
+        "गर्छु",
+        "थियो",
+    ]
 )
-_HINDI_WORDS = frozenset("है हैं मुझे मैं क्या नहीं चाहिए मेरा मेरी कर रहा रही".split())
+_HINDI_WORDS = frozenset(
+    ["है", "हैं", "मुझे", "मैं", "क्या", "नहीं", "चाहिए", "मेरा", "मेरी", "कर", "रहा", "रही"]
+)
 # European Portuguese (Portugal, Angola, Mozambique …) and Brazilian differ in a few
 # everyday words and in "estou a trabalhar" for "estou trabalhando".
 _EUROPEAN_PORTUGUESE = frozenset(
-    """telemóvel telemovel autocarro comboio rapariga miúda miuda casa-de-banho
-    pequeno-almoço contacto facto connosco""".split()
+    [
+        "telemóvel",
+        "telemovel",
+        "autocarro",
+        "comboio",
+        "rapariga",
+        "miúda",
+        "miuda",
+        "casa-de-banho",
+        "pequeno-almoço",
+        "contacto",
+        "facto",
+        "connosco",
+    ]
 )
 _BRAZILIAN_PORTUGUESE = frozenset(
-    "celular ônibus onibus trem moça banheiro você voce vocês voces gente tá contato fato".split()
+    [
+        "celular",
+        "ônibus",
+        "onibus",
+        "trem",
+        "moça",
+        "banheiro",
+        "você",
+        "voce",
+        "vocês",
+        "voces",
+        "gente",
+        "tá",
+        "contato",
+        "fato",
+    ]
 )
 _PORTUGUESE_PROGRESSIVE = re.compile(
     r"\b(?:estou|estás|estas|está|esta|estamos|estão|estao) a [a-zà-ú]+(?:ar|er|ir)\b"

@@ -9,7 +9,9 @@ import pytest
 
 from bot.helpline import Helpline
 from bot.hotlines import directory
-from bot.i18n import catalogue
+from bot.i18n import catalogue, language_codes, languages
+from bot.render import SEGMENT_BUDGET
+from bot.segments import measure
 from tests.conftest import FrozenClock
 from tests.dialogue import Person
 
@@ -122,9 +124,7 @@ async def test_arabic_replies_are_marked_right_to_left(helpline: Helpline) -> No
     assert {reply.direction for reply in turn.replies} == {"rtl"}
 
 
-@pytest.mark.parametrize(
-    "code", ["en", "es", "pt", "fr", "ro", "uk", "ru", "zh", "vi", "tl", "th", "ar"]
-)
+@pytest.mark.parametrize("code", language_codes())
 async def test_every_language_can_be_chosen_and_answers_in_it(
     helpline: Helpline, code: str
 ) -> None:
@@ -147,3 +147,55 @@ async def test_numbers_in_arabic_replies_stay_in_one_left_to_right_piece(
     english = Person(helpline, country="US")
     await english.send("hello")
     assert "\u2066" not in (await english.send("1"))[0]
+
+
+def menu_lines(reply: str) -> list[str]:
+    """The numbered choices of an SMS menu, without their numbers."""
+    return [line.split(" ", 1)[1] for line in reply.splitlines()[1:]]
+
+
+async def test_the_sms_language_menu_comes_in_two_pages_that_each_fit_one_message(
+    helpline: Helpline,
+) -> None:
+    person = Person(helpline, country="US")
+    await person.send("hello")
+    first = (await person.send("language"))[0]
+    english = catalogue("en")
+    assert first.startswith(english.raw("language.prompt"))
+    assert menu_lines(first)[-1] == english.raw("language.more")
+    assert measure(first).count <= SEGMENT_BUDGET
+    more = len(menu_lines(first))
+    second = (await person.send(str(more)))[0]
+    assert menu_lines(second)[-1] == english.raw("topic.option.back")
+    assert measure(second).count <= SEGMENT_BUDGET
+    shown = menu_lines(first)[:-1] + menu_lines(second)[:-1]
+    assert sorted(shown) == sorted(language.native_name for language in languages())
+    # "Back" returns to the first page, "More languages" to the second again.
+    back = (await person.send(str(len(menu_lines(second)))))[0]
+    assert menu_lines(back) == menu_lines(first)
+    await person.send(str(more))
+    # A number on the second page picks that page's language.
+    somali = menu_lines(second).index("Soomaali") + 1
+    replies = await person.send(str(somali))
+    assert replies[0] == words("so", "language.set")
+
+
+async def test_the_sim_countrys_language_comes_first_in_the_menu(helpline: Helpline) -> None:
+    person = Person(helpline, country="SO")
+    await person.send("ok")
+    replies = await person.send("language")
+    assert menu_lines(replies[-1])[0] == "Soomaali"
+
+
+async def test_telegram_shows_the_language_pages_as_buttons(helpline: Helpline) -> None:
+    person = Person(helpline, language_code="en")
+    await person.send("hello")
+    first = (await person.turn("language")).replies[-1]
+    payloads = [button.payload for button in first.buttons]
+    assert payloads[-1] == "language:more"
+    second = (await person.turn(choice="language:more")).replies[-1]
+    codes = [button.payload.removeprefix("lang:") for button in (*first.buttons, *second.buttons)]
+    assert set(language_codes()) <= set(codes)
+    assert second.buttons[-1].payload == "language"
+    replies = await person.send(choice="lang:ko")
+    assert replies[0] == words("ko", "language.set")

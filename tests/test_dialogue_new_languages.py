@@ -16,16 +16,70 @@ from tests.dialogue import Person
 
 LANGUAGES = [
     # (language, home country, a first message, danger words, asking for a person)
-    ("sq", "AL", "Përshëndetje, kam nevojë për ndihmë", "më ndihmo tani, ka armë", "dua të flas me dikë"),
-    ("sq", "XK", "Mirëdita, a më ndihmoni?", "do të më vrasë", "a mund të flas me një njeri të vërtetë"),
-    ("ko", "KR", "안녕하세요, 도움이 필요해요", "살려 주세요, 총을 들고 있어요", "상담원과 이야기하고 싶어요"),
-    ("bg", "BG", "Здравейте, имам нужда от помощ", "помогнете ми сега, има пистолет", "искам да говоря с човек"),
-    ("pl", "PL", "Dzień dobry, potrzebuję pomocy", "pomóżcie mi teraz, on ma nóż", "chcę porozmawiać z kimś"),
-    ("hu", "HU", "Szia, segítségre van szükségem", "segítsetek most, fegyvere van", "beszélni szeretnék valakivel"),
+    (
+        "sq",
+        "AL",
+        "Përshëndetje, kam nevojë për ndihmë",
+        "më ndihmo tani, ka armë",
+        "dua të flas me dikë",
+    ),
+    (
+        "sq",
+        "XK",
+        "Mirëdita, a më ndihmoni?",
+        "do të më vrasë",
+        "a mund të flas me një njeri të vërtetë",
+    ),
+    (
+        "ko",
+        "KR",
+        "안녕하세요, 도움이 필요해요",
+        "살려 주세요, 총을 들고 있어요",
+        "상담원과 이야기하고 싶어요",
+    ),
+    (
+        "bg",
+        "BG",
+        "Здравейте, имам нужда от помощ",
+        "помогнете ми сега, има пистолет",
+        "искам да говоря с човек",
+    ),
+    (
+        "pl",
+        "PL",
+        "Dzień dobry, potrzebuję pomocy",
+        "pomóżcie mi teraz, on ma nóż",
+        "chcę porozmawiać z kimś",
+    ),
+    (
+        "hu",
+        "HU",
+        "Szia, segítségre van szükségem",
+        "segítsetek most, fegyvere van",
+        "beszélni szeretnék valakivel",
+    ),
     ("hi", "IN", "नमस्ते, मुझे मदद चाहिए", "मुझे बचाओ, उसके पास बंदूक है", "मुझे किसी से बात करनी है"),
-    ("ht", "HT", "Bonjou, mwen bezwen èd", "ede m kounye a, li gen zam", "mwen vle pale ak yon moun"),
-    ("so", "SO", "Salaan, waxaan u baahanahay caawimaad", "i caawi hadda, mindi ayuu haystaa", "waxaan rabaa inaan la hadlo qof"),
-    ("pt_PT", "PT", "Olá, preciso de ajuda", "ajude-me agora, ele tem uma arma", "quero falar com uma pessoa"),
+    (
+        "ht",
+        "HT",
+        "Bonjou, mwen bezwen èd",
+        "ede m kounye a, li gen zam",
+        "mwen vle pale ak yon moun",
+    ),
+    (
+        "so",
+        "SO",
+        "Salaan, waxaan u baahanahay caawimaad",
+        "i caawi hadda, mindi ayuu haystaa",
+        "waxaan rabaa inaan la hadlo qof",
+    ),
+    (
+        "pt_PT",
+        "PT",
+        "Olá, preciso de ajuda",
+        "ajude-me agora, ele tem uma arma",
+        "quero falar com uma pessoa",
+    ),
 ]
 CASES = pytest.mark.parametrize(("code", "country", "first", "danger", "talk"), LANGUAGES)
 
