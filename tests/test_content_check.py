@@ -13,6 +13,8 @@ import pytest
 import bot.i18n
 from bot.content_check import Report, check, check_directory
 from bot.hotlines import DirectoryError, parse_directory
+from bot.i18n import language_codes
+from bot.render import SEGMENT_BUDGET
 from content import LOCALES_DIR
 
 
@@ -108,3 +110,13 @@ def test_a_flagged_number_without_a_reason_is_refused() -> None:
                 }
             }
         )
+
+
+def test_every_page_of_the_language_menu_fits_the_sms_budget_in_every_language() -> None:
+    report = check()
+    assert not report.errors
+    assert set(report.language_menu) == set(language_codes())
+    for sizes in report.language_menu.values():
+        (first, first_segments), (rest, rest_segments) = sizes
+        assert first + rest == len(language_codes()) + 2  # every language, "More" and "Back"
+        assert first_segments <= SEGMENT_BUDGET and rest_segments <= SEGMENT_BUDGET

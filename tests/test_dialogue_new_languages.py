@@ -181,3 +181,30 @@ async def test_european_portuguese_shares_the_brazilian_catalogue_where_it_is_th
     assert european.raw("option.hotlines") == brazilian.raw("option.hotlines")
     assert "telemóvel" in european.raw("safety.phone")
     assert "celular" in brazilian.raw("safety.phone")
+
+
+HOME_COUNTRIES = {
+    "sq": ("AL", "XK"),
+    "ko": ("KR",),
+    "bg": ("BG",),
+    "pl": ("PL",),
+    "hu": ("HU",),
+    "hi": ("IN",),
+    "ht": ("HT",),
+    # Somaliland has no ISO 3166 code: its phones carry +252 and are Somalia's (SO).
+    "so": ("SO",),
+    "pt_PT": ("PT", "AO", "MZ"),
+}
+
+
+@pytest.mark.parametrize(
+    ("code", "country"),
+    [(code, country) for code, countries in HOME_COUNTRIES.items() for country in countries],
+)
+async def test_a_home_country_phone_gets_its_language_and_its_emergency_number(
+    helpline: Helpline, code: str, country: str
+) -> None:
+    person = Person(helpline, country=country)
+    replies = await person.send("ok")  # says nothing about the language: the phone decides
+    assert opening(code) in replies[0]
+    assert emergency(country) in replies[0]

@@ -254,6 +254,8 @@ async def set_webhook_command(settings: Settings) -> int:
                 drop_pending_updates=False,
             )
             for language in languages():
+                if language.base is not None:
+                    continue  # Telegram takes two-letter codes: pt's menu serves every pt
                 await bot.set_my_commands(
                     bot_commands(catalogue(language.code)), language_code=language.code
                 )
