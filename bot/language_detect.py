@@ -6,8 +6,9 @@ back to the channel's hint, then to a language menu):
 1. Letters. A script or a letter only one of the help line's languages uses decides
    (Hangul, Thai, Arabic, Han; Ukrainian "ї", Russian "ы", Bulgarian "ъ" before a
    consonant, Polish "ł", Hungarian "ő", Vietnamese tones, Romanian "ș").
-2. Words. A short message is matched against each catalogue's greetings and keywords;
-   Haitian Creole is told from French by its own small words ("mwen", "bezwen", "yo").
+2. Words. A message is matched against each catalogue's greetings, keywords and intent
+   phrases; one language clearly ahead decides. Haitian Creole is told from French by
+   its own small words ("mwen", "bezwen", "yo").
 3. A statistical detector for whole sentences: lingua (``lingua-language-detector``),
    restricted to the languages the help line speaks plus look-alikes it does not
    (Marathi beside Hindi), so a message in one of those is not answered in the other.
@@ -49,12 +50,19 @@ _KEYWORD_KEYS = (
     "keywords.language",
     "keywords.talk",
     "keywords.danger",
+    # What people write about: "took my passport", "не ми плащат". Yes/no, greetings
+    # and the exit words are left out: short words many languages share ("no", "pa").
+    *(
+        f"intent.{name}"
+        for name in (
+            "fear documents wages confined debt forced_sex minor talk hotlines safety "
+            "shelter food legal medical menu language discreet help"
+        ).split()
+    ),
 )
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _PUNCTUATION = ".,!?¡¿;:'\"()[]«»。！？،؟…।-"
 
-SHORT_MESSAGE_WORDS = 3
-"""Up to this many words, a message's keywords decide before the detector is asked."""
 MIN_CONFIDENCE = 0.6
 """The detector's answer counts only above this share of its confidence."""
 MIN_LETTERS = 8
@@ -363,7 +371,7 @@ def _clues() -> _Clues:
             weight = 2 if key == "keywords.greetings" else 1
             for keyword in catalogue(code).words(key):
                 if " " in keyword:
-                    phrases.append((f" {keyword} ", code, weight))
+                    phrases.append((f" {keyword} ", code, weight + 1))
                 else:
                     words[keyword].append((code, weight))
     return _Clues(dict(words), phrases)
@@ -375,7 +383,7 @@ def _keyword_guess(text: str) -> str | None:
     for word in set(_WORD.findall(text)):
         for code, weight in clues.words.get(word, ()):
             scores[code] += weight
-    padded = f" {text} "
+    padded = f" {' '.join(_WORD.findall(text))} "
     for phrase, code, weight in clues.phrases:
         if phrase in padded:
             scores[code] += weight
@@ -449,7 +457,6 @@ def guess_language(text: str, country: str | None = None) -> str | None:
 
 
 def _latin_guess(folded: str) -> str | None:
-    words = _WORD.findall(folded)
-    if len(words) <= SHORT_MESSAGE_WORDS:
-        return _keyword_guess(folded) or _detect(folded)
-    return _detect(folded) or _keyword_guess(folded)
+    # The catalogues' own words first: a name or a string of letters the detector has
+    # never seen ("hello, I am Xochitl") can tip its statistics to another language.
+    return _keyword_guess(folded) or _detect(folded)
