@@ -35,6 +35,7 @@ from lingua import Language as Lingua
 from lingua import LanguageDetector, LanguageDetectorBuilder
 
 from bot.i18n import base_language, catalogue, language_codes, language_for_country, normalise
+from bot.understanding.intents import Intent
 
 _UKRAINIAN_ONLY = set("іїєґ")
 _RUSSIAN_ONLY = set("ыэё")
@@ -42,7 +43,9 @@ _VIETNAMESE_ONLY = set("đơưạảấầẩẫậắằẳẵặẹẻẽế�
 _ROMANIAN_ONLY = set("șțşţ")
 _POLISH_ONLY = set("łąęśźżń")
 _HUNGARIAN_ONLY = set("őű")
-_CYRILLIC_VOWELS = set("аеиоуюяѝ")
+_SHARED_SMALL_WORDS = frozenset(
+    {Intent.YES, Intent.NO, Intent.GREETING, Intent.EXIT, Intent.FORGET, Intent.STOP}
+)
 _KEYWORD_KEYS = (
     "keywords.greetings",
     "keywords.menu",
@@ -52,13 +55,7 @@ _KEYWORD_KEYS = (
     "keywords.danger",
     # What people write about: "took my passport", "не ми плащат". Yes/no, greetings
     # and the exit words are left out: short words many languages share ("no", "pa").
-    *(
-        f"intent.{name}"
-        for name in (
-            "fear documents wages confined debt forced_sex minor talk hotlines safety "
-            "shelter food legal medical menu language discreet help"
-        ).split()
-    ),
+    *(f"intent.{intent.value}" for intent in Intent if intent not in _SHARED_SMALL_WORDS),
 )
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _PUNCTUATION = ".,!?¡¿;:'\"()[]«»。！？،؟…।-"
