@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import bot.i18n
-from bot.content_check import Report, check, check_directory
+from bot.content_check import CARRIER_WORDS, Report, check, check_directory, word_rules
 from bot.hotlines import DirectoryError, parse_directory
-from bot.i18n import language_codes
+from bot.i18n import catalogue, language_codes
 from bot.render import SEGMENT_BUDGET
 from content import LOCALES_DIR
 
@@ -120,3 +120,13 @@ def test_every_page_of_the_language_menu_fits_the_sms_budget_in_every_language()
         (first, first_segments), (rest, rest_segments) = sizes
         assert first + rest == len(language_codes()) + 2  # every language, "More" and "Back"
         assert first_segments <= SEGMENT_BUDGET and rest_segments <= SEGMENT_BUDGET
+
+
+@pytest.mark.parametrize("code", ["sq", "ko", "bg", "pl", "hu", "hi", "ht", "so"])
+def test_a_quick_exit_word_is_never_an_everyday_word_or_a_carrier_word(code: str) -> None:
+    exits = set(catalogue(code).words("keywords.exit")) | set(
+        catalogue(code).words("keywords.exit_live")
+    )
+    everyday = word_rules().everyday_words(code)
+    assert exits and not exits & everyday
+    assert not exits & CARRIER_WORDS
