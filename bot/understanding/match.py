@@ -16,7 +16,7 @@ from functools import cache
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from bot.i18n import Catalogue, catalogue
+from bot.i18n import Catalogue, catalogue, normalise
 from bot.understanding.intents import (
     CLEAR_CHOICE,
     NEVER_GUESSED,
@@ -87,7 +87,7 @@ def understand(text: str, words: Catalogue) -> Meaning:
     folded = fold(text)
     if not folded:
         return Meaning()
-    confirm = _near_exit(folded, words)
+    confirm = _near_exit(folded, normalise(text), words)
     if confirm is not None:
         return Meaning(confirm=confirm)
     language = words.language.code
@@ -185,7 +185,7 @@ def _decide(scores: dict[Intent, float], *, short: bool) -> Meaning:
     return Meaning(intent=best)
 
 
-def _near_exit(folded: str, words: Catalogue) -> Intent | None:
+def _near_exit(folded: str, said: str, words: Catalogue) -> Intent | None:
     """An exit or forget word typed with a slip ("exitt", "salír"): ask, never act."""
     message = folded.strip(_PUNCTUATION)
     for intent, key in EXIT_KEYS.items():
@@ -194,8 +194,8 @@ def _near_exit(folded: str, words: Catalogue) -> Intent | None:
         )
         for keyword in keywords:
             target = fold(keyword)
-            if message == keyword:
-                continue  # the exact word: the keyword trigger acts on it
+            if said == keyword:
+                return None  # the exact word: the keyword trigger acts on it
             if message == target:
                 return intent
             allowed = 0 if len(target) < 4 else 1 if len(target) < 7 else 2
