@@ -167,9 +167,12 @@ def _close(wanted: str, typed: str) -> bool:
 def _decide(scores: dict[Intent, float], *, short: bool) -> Meaning:
     if not scores:
         return Meaning()
-    for urgent in PRIORITY:
-        if urgent in scores:
-            return Meaning(intent=urgent)
+    if Intent.FEAR in scores:
+        return Meaning(intent=Intent.FEAR)
+    harms = [intent for intent in PRIORITY if intent in scores]
+    if harms:
+        # Several kinds of harm named: the most specific phrase wins, then the order.
+        return Meaning(intent=max(harms, key=lambda intent: scores[intent]))
     ranked = sorted(scores.items(), key=lambda item: -item[1])
     topics = [(intent, score) for intent, score in ranked if intent not in CLEAR_CHOICE]
     small = [(intent, score) for intent, score in ranked if intent in CLEAR_CHOICE]
