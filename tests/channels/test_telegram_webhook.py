@@ -338,6 +338,19 @@ async def test_danger_words_in_a_caption_are_heard(
     assert texts(fake, 7020)[0].startswith(danger)
 
 
+async def test_danger_words_in_the_caption_of_any_attachment_kind_are_heard(
+    client: httpx.AsyncClient, fake: FakeTelegram
+) -> None:
+    """A kind added to Telegram after the channel was written (live_photo) is still read."""
+    ana = person(client, fake, 7021)
+    live_photo = {"file_id": "LP6", "file_unique_id": "l6", "width": 9, "height": 9, "duration": 2}
+    await ana.post(ana.message(live_photo=live_photo, caption="he has a gun"))
+    await fake.wait_for(lambda f: len(f.sent(7021)) >= 1)
+    await fake.settle()
+    danger = catalogue("en").raw("danger.reply").split("{")[0]
+    assert texts(fake, 7021)[0].startswith(danger)
+
+
 async def test_a_shared_contact_is_never_read_or_kept(
     client: httpx.AsyncClient, fake: FakeTelegram, line: Helpline
 ) -> None:

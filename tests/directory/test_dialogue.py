@@ -52,7 +52,7 @@ async def test_nothing_near_by_gives_the_national_line(loaded: Helpline) -> None
     national = directory().countries["US"].main_line()
     assert national is not None
     assert replies[0] == (
-        "We have no drugs and alcohol listed near Houston. "
+        "We have no drug and alcohol services listed near Houston. "
         f"Call {national.dial}: they can refer you to local services."
     )
 
