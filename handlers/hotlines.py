@@ -41,15 +41,22 @@ def country_options(conversation: Conversation) -> Sequence[Option]:
     )
 
 
+def line_name(conversation: Conversation, number: Number) -> str:
+    """The line's name in the person's language, where it is not a proper name."""
+    key = f"line.{number.id}"
+    return conversation.t(key) if conversation.catalogue.has(key) else number.name
+
+
 def number_line(conversation: Conversation, number: Number) -> str:
+    name = line_name(conversation, number)
     if number.call:
-        line = conversation.t("hotlines.call", name=number.name, number=number.call)
+        line = conversation.t("hotlines.call", name=name, number=number.call)
     elif number.text and number.text_keyword:
         line = conversation.t(
-            "hotlines.text", name=number.name, keyword=number.text_keyword, number=number.text
+            "hotlines.text", name=name, keyword=number.text_keyword, number=number.text
         )
     else:
-        line = conversation.t("hotlines.text_plain", name=number.name, number=number.dial)
+        line = conversation.t("hotlines.text_plain", name=name, number=number.dial)
     if number.report_only:
         return conversation.t("hotlines.report_only", line=line)
     if number.audience == "children":
