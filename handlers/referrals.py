@@ -114,7 +114,9 @@ async def typed_place(conversation: Conversation) -> bool:
     contact = conversation.contact
     # The place index loads on first use (a few seconds, ~100 MB): off the event loop.
     text, country = conversation.inbound.text, contact.country
-    place = await asyncio.to_thread(resolve, text, country=country, language=contact.language)
+    place = await asyncio.to_thread(
+        resolve, text, country=country, language=contact.language, zip_codes=country == "US"
+    )
     if place is None:
         key, example = await asyncio.to_thread(place_not_found, text, country)
         conversation.say(key, **example)

@@ -135,15 +135,21 @@ def place_not_found(text: str, country: str) -> tuple[str, dict[str, str]]:
     return (key, {"example": example}) if example else (f"{key}.plain", {})
 
 
-def resolve(text: str, *, country: str | None = None, language: str | None = None) -> Place | None:
+def resolve(
+    text: str,
+    *,
+    country: str | None = None,
+    language: str | None = None,
+    zip_codes: bool = True,
+) -> Place | None:
     """Return the place meant by a ZIP code, city, region or country name, or None.
 
-    A five-digit code is a US ZIP code only for a person in the US (``country`` "US", or
-    None when no person is asking): elsewhere it is another country's postcode, which the
-    gazetteer cannot place. A country is named in
-    ``language`` when given.
+    ``zip_codes``: whether five digits are a US ZIP code. A person's own search passes
+    ``country == "US"``: elsewhere five digits are another country's postcode, which the
+    gazetteer cannot place. An advocate's search leaves it True: the advocate knows
+    what they typed. A country is named in ``language`` when given.
     """
-    place = _resolve(text, country=country)
+    place = _resolve(text, country=country, zip_codes=zip_codes)
     if place is not None and place.kind == "country" and language:
         named = Locale.parse(_cldr(language)).territories.get(place.country)
         if named:
@@ -155,7 +161,7 @@ def _cldr(language: str) -> str:
     return "fil" if language == "tl" else language
 
 
-def _resolve(text: str, *, country: str | None) -> Place | None:
+def _resolve(text: str, *, country: str | None, zip_codes: bool) -> Place | None:
     stripped = text.strip()
     geo = _GEO.fullmatch(stripped.replace(" ", ""))
     if geo:
@@ -165,10 +171,7 @@ def _resolve(text: str, *, country: str | None) -> Place | None:
         return None
     zip_code = _ZIP.fullmatch(stripped)
     if zip_code:
-        # None: the caller does not say whose place it is (an API search); "" is a person
-        # whose country nobody knows, for whom five digits may be any country's postcode.
-        in_us = country is None or country.upper() == "US"
-        return _zip_place(zip_code.group(1)) if in_us else None
+        return _zip_place(zip_code.group(1)) if zip_codes else None
     name, _, qualifier = stripped.partition(",")
     key, within = fold(name), _qualifier(fold(qualifier)) if qualifier else None
     if not key or (qualifier and within is None):
