@@ -281,18 +281,21 @@ def check_coverage(directory_: Directory, report: Report) -> None:
     missing = sorted(set(inhabited) - set(with_emergency))
 
     def having(purpose: str) -> list[str]:
-        return sorted(
-            code
-            for code, country in directory_.countries.items()
-            if any(n.purpose == purpose for n in country.lines)
-        )
+        """Countries with a line for ``purpose`` to talk to; flagged ones marked with '?'."""
+        found = []
+        for code, country in sorted(directory_.countries.items()):
+            fitting = [n for n in country.lines if n.purpose == purpose and not n.report_only]
+            if fitting:
+                found.append(code if any(n.confirmed for n in fitting) else f"{code}?")
+        return found
 
     trafficking, child = having("trafficking"), having("child")
     report.coverage = [
         f"emergency numbers: {len(with_emergency)} of {len(inhabited)} inhabited ISO countries"
         f" and territories" + (f" (missing: {' '.join(missing)})" if missing else ""),
-        f"anti-trafficking line: {len(trafficking)} countries ({' '.join(trafficking)})",
-        f"child line: {len(child)} countries ({' '.join(child)})",
+        f"anti-trafficking line: {len(trafficking)} countries ({' '.join(trafficking)};"
+        " ? = flagged only)",
+        f"child line: {len(child)} countries ({' '.join(child)}; ? = flagged only)",
     ]
     for number in directory_.numbers.values():
         if not number.source.strip():

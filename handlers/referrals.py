@@ -15,7 +15,7 @@ from babel import Locale
 
 from bot.conversation import Conversation, Option, Router
 from bot.directory.cards import render_card
-from bot.directory.gazetteer import Place, resolve
+from bot.directory.gazetteer import Place, place_not_found, resolve
 from bot.directory.needs import Need
 from bot.directory.search import ServiceCard, language_matches, search_all
 from bot.i18n import normalise
@@ -126,11 +126,14 @@ async def typed_place(conversation: Conversation) -> bool:
     conversation.topic = "services"
     contact = conversation.contact
     # The place index loads on first use (a few seconds, ~100 MB): off the event loop.
-    place = await asyncio.to_thread(resolve, conversation.inbound.text, country=contact.country)
+    text, country = conversation.inbound.text, contact.country
+    place = await asyncio.to_thread(
+        resolve, text, country=country, language=contact.language, zip_codes=country == "US"
+    )
     if place is None:
-        conversation.show_menu(
-            contact.state, "referrals.unknown_place", place_options(conversation)
-        )
+        key, example = await asyncio.to_thread(place_not_found, text, country)
+        conversation.say(key, **example)
+        conversation.show_menu(contact.state, "referrals.next.title", place_options(conversation))
         return True
     cards, other_language = await _find(conversation, place, need)
     shown = cards[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import bot.i18n
-from bot.content_check import Report, check, check_directory
+from bot.content_check import Report, check, check_coverage, check_directory
 from bot.hotlines import DirectoryError, parse_directory
 from content import LOCALES_DIR
 
@@ -108,3 +108,54 @@ def test_a_flagged_number_without_a_reason_is_refused() -> None:
                 }
             }
         )
+
+
+def test_content_check_reports_country_coverage_and_flagged_world_entries() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "content", "check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    coverage = result.stdout.split("Coverage:", 1)[1]
+    emergency = next(line for line in coverage.splitlines() if "emergency numbers:" in line)
+    with_numbers, inhabited = (int(n) for n in emergency.split(":")[1].split()[0:3:2])
+    assert with_numbers >= inhabited - 1  # every inhabited country but Pitcairn
+    assert "anti-trafficking line:" in coverage and "child line:" in coverage
+    # A disputed country stays flagged, with its reason, until someone confirms it.
+    assert "emergency SA 999: flagged, confirm before launch: Android lists" in result.stdout
+
+
+def test_a_number_with_no_source_fails_the_check() -> None:
+    directory = parse_directory(
+        {
+            "countries": {"XX": {"emergency": ["x-1"], "lines": []}},
+            "numbers": {
+                "x-1": {
+                    "name": "Test",
+                    "purpose": "emergency",
+                    "call": "999",
+                    "source": " ",
+                    "checked": dt.date(2026, 1, 1),
+                    "status": "confirmed",
+                }
+            },
+        }
+    )
+    report = Report()
+    check_coverage(directory, report)
+    assert any("no source" in error for error in report.errors)
+
+
+def test_a_line_must_say_its_purpose_and_audience() -> None:
+    spec = {
+        "name": "n",
+        "call": "1",
+        "source": "s",
+        "checked": dt.date(2026, 1, 1),
+        "status": "confirmed",
+    }
+    with pytest.raises(DirectoryError, match="missing purpose"):
+        parse_directory({"numbers": {"x": spec}})
+    with pytest.raises(DirectoryError, match="audience must be"):
+        parse_directory({"numbers": {"x": spec | {"purpose": "child", "audience": "kids"}}})

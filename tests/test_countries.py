@@ -294,3 +294,20 @@ def test_a_number_with_no_country_is_no_country() -> None:
     assert sim_country("+882123456") is None
     assert sim_country("+447700900123") is None
     assert sim_country("+447700900123", "GB") == "GB"
+
+
+async def test_line_names_are_in_the_persons_language(helpline: Helpline) -> None:
+    person = sms_person(helpline, "RO")
+    await person.send("bună ziua")
+    replies = await person.send(choice="hotlines")
+    assert "Linia de ajutor pentru copii" in replies[0] and "116 111" in replies[0]
+    assert "child helpline" not in replies[0]
+
+
+def test_every_curated_number_has_a_source_and_a_purpose_and_audience() -> None:
+    for number in directory().numbers.values():
+        assert number.source.strip(), number.id
+        assert number.purpose and number.audience, number.id
+        if number.report_only:
+            for country in directory().countries.values():
+                assert country.talk_line() is not number
