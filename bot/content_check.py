@@ -6,7 +6,8 @@ a quick-exit word that a carrier would take as an opt-out, a malformed hotline f
 a claim about a line (open day and night, interpreters, private) written into a text
 instead of coming from the directory (content/claim_words.toml), an everyday word
 ("bye", "ok", "пока") that would end a live chat at once (content/everyday_words.toml),
-an English message longer than two SMS segments or above reading grade 6.
+a text that arrives as more than two SMS in any language, an English message longer
+than two SMS segments, English above reading grade 6.
 Warnings: flagged hotline numbers, entries not checked for 12 months, unreviewed text.
 Printed: SMS segments per language and a reading-level figure where a formula exists.
 """
@@ -37,12 +38,16 @@ from bot.i18n import (
 from bot.line_words import FACT_KEYS
 from bot.reading_level import label as reading_label
 from bot.reading_level import level as reading_level
+from bot.render import sms_parts
 from bot.segments import measure
+from bot.types import Reply
 from content import CLAIM_WORDS_FILE, EVERYDAY_WORDS_FILE
 
 ENGLISH_MAX_SEGMENTS = 2
 """A topic may take two messages; each English message fits in two SMS segments."""
 ENGLISH_MAX_GRADE = 6.0
+MAX_SMS_PER_TEXT = 2
+"""A text may arrive as at most two SMS after splitting to the per-message segment budget."""
 
 CARRIER_WORDS = frozenset(
     {
@@ -233,6 +238,12 @@ def check_language(
         )
         segments = measure(filled)
         sizes[key] = (segments.encoding, segments.count)
+        messages = len(sms_parts(Reply(text=filled)))
+        if messages > MAX_SMS_PER_TEXT:
+            report.errors.append(
+                f"{where}: arrives as {messages} SMS; keep each text within {MAX_SMS_PER_TEXT} "
+                "(shorter sentences split better)"
+            )
     report.segments[code] = sizes
     report.unreviewed[code] = sum(1 for entry in entries.values() if not entry.reviewed)
     report.reading[code] = reading_level(
