@@ -46,6 +46,7 @@ from content import CLAIM_WORDS_FILE, EVERYDAY_WORDS_FILE
 ENGLISH_MAX_SEGMENTS = 2
 """A topic may take two messages; each English message fits in two SMS segments."""
 ENGLISH_MAX_GRADE = 6.0
+PROSE_MIN_WORDS = 8
 MAX_SMS_PER_TEXT = 2
 """A text may arrive as at most two SMS after splitting to the per-message segment budget."""
 
@@ -194,6 +195,14 @@ def check_english(
                 f"en:{entries[key].line}: {key} takes {count} SMS segments; keep each message "
                 f"to {ENGLISH_MAX_SEGMENTS} (split a topic into two messages)"
             )
+    for key, entry in sorted(entries.items()):
+        if not _person_facing(key) or len(entry.text.split()) < PROSE_MIN_WORDS:
+            continue
+        text_grade = reading_level([entry.text], DEFAULT_LANGUAGE)
+        if text_grade is not None and text_grade > ENGLISH_MAX_GRADE:
+            report.errors.append(
+                f"en:{entry.line}: {key} reads at grade {text_grade:.1f}, above {ENGLISH_MAX_GRADE:.0f}"
+            )
     grade = report.reading.get(DEFAULT_LANGUAGE)
     if grade is not None and grade > ENGLISH_MAX_GRADE:
         report.errors.append(
@@ -246,8 +255,14 @@ def check_language(
             )
     report.segments[code] = sizes
     report.unreviewed[code] = sum(1 for entry in entries.values() if not entry.reviewed)
+    # Menu labels are not prose: two-word "sentences" would flatter the figure.
     report.reading[code] = reading_level(
-        (entry.text for key, entry in entries.items() if _person_facing(key)), code
+        (
+            entry.text
+            for key, entry in entries.items()
+            if _person_facing(key) and len(entry.text.split()) >= PROSE_MIN_WORDS
+        ),
+        code,
     )
     rules = rules or word_rules()
     check_claims(code, entries, rules, report)
