@@ -6,7 +6,8 @@ a quick-exit word that a carrier would take as an opt-out, a malformed hotline f
 a claim about a line (open day and night, interpreters, private) written into a text
 instead of coming from the directory (content/claim_words.toml), an everyday word
 ("bye", "ok", "пока") that would end a live chat at once (content/everyday_words.toml),
-an English message longer than two SMS segments or above reading grade 6.
+a text that arrives as more than two SMS in any language, an English message longer
+than two SMS segments, English above reading grade 6.
 Warnings: flagged hotline numbers, entries not checked for 12 months, unreviewed text.
 Printed: SMS segments per language and a reading-level figure where a formula exists.
 """
@@ -38,12 +39,17 @@ from bot.i18n import (
 from bot.line_words import FACT_KEYS
 from bot.reading_level import label as reading_label
 from bot.reading_level import level as reading_level
+from bot.render import sms_parts
 from bot.segments import measure
+from bot.types import Reply
 from content import CLAIM_WORDS_FILE, EVERYDAY_WORDS_FILE
 
 ENGLISH_MAX_SEGMENTS = 2
 """A topic may take two messages; each English message fits in two SMS segments."""
 ENGLISH_MAX_GRADE = 6.0
+PROSE_MIN_WORDS = 8
+MAX_SMS_PER_TEXT = 2
+"""A text may arrive as at most two SMS after splitting to the per-message segment budget."""
 
 CARRIER_WORDS = frozenset(
     {
@@ -192,6 +198,14 @@ def check_english(
                 f"en:{entries[key].line}: {key} takes {count} SMS segments; keep each message "
                 f"to {ENGLISH_MAX_SEGMENTS} (split a topic into two messages)"
             )
+    for key, entry in sorted(entries.items()):
+        if not _person_facing(key) or len(entry.text.split()) < PROSE_MIN_WORDS:
+            continue
+        text_grade = reading_level([entry.text], DEFAULT_LANGUAGE)
+        if text_grade is not None and text_grade > ENGLISH_MAX_GRADE:
+            report.errors.append(
+                f"en:{entry.line}: {key} reads at grade {text_grade:.1f}, above {ENGLISH_MAX_GRADE:.0f}"
+            )
     grade = report.reading.get(DEFAULT_LANGUAGE)
     if grade is not None and grade > ENGLISH_MAX_GRADE:
         report.errors.append(
@@ -236,10 +250,22 @@ def check_language(
         )
         segments = measure(filled)
         sizes[key] = (segments.encoding, segments.count)
+        messages = len(sms_parts(Reply(text=filled)))
+        if messages > MAX_SMS_PER_TEXT:
+            report.errors.append(
+                f"{where}: arrives as {messages} SMS; keep each text within {MAX_SMS_PER_TEXT} "
+                "(shorter sentences split better)"
+            )
     report.segments[code] = sizes
     report.unreviewed[code] = sum(1 for entry in entries.values() if not entry.reviewed)
+    # Menu labels are not prose: two-word "sentences" would flatter the figure.
     report.reading[code] = reading_level(
-        (entry.text for key, entry in entries.items() if _person_facing(key)), code
+        (
+            entry.text
+            for key, entry in entries.items()
+            if _person_facing(key) and len(entry.text.split()) >= PROSE_MIN_WORDS
+        ),
+        code,
     )
     rules = rules or word_rules()
     check_claims(code, entries, rules, report)

@@ -29,7 +29,7 @@ FACT_KEYS = (
 
 _NO_SPACE_LANGUAGES = frozenset({"zh"})
 _YOUNG = ("child", "youth", "young", "teen", "minor", "under")
-_NOT_SUPPORT = ("report", "missing", "police", "tip")
+_NOT_SUPPORT = ("report", "missing", "police", "tipline", "cybertip")
 
 
 def _field(number: Number, name: str) -> object:

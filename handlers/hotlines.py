@@ -69,21 +69,8 @@ def number_line(conversation: Conversation, number: Number, index: int = 0) -> s
         )
     else:
         line = conversation.t("hotlines.text_plain", name=name, number=number.dial)
-def line_name(conversation: Conversation, number: Number) -> str:
-    """The line's name in the person's language, where it is not a proper name."""
-    key = f"line.{number.id}"
-    return conversation.t(key) if conversation.catalogue.has(key) else number.name
-
-
-def number_line(conversation: Conversation, number: Number, index: int = 0) -> str:
-    # In discreet mode a line's own name ("… Trafficking Hotline") would say what this is,
-    # and so would "for children" or "to report": the neutral letter stands alone.
-    discreet = conversation.contact.discreet
-    name = (
-        conversation.t("hotlines.neutral_name", letter="ABCDEFGHIJ"[index % 10])
-        if discreet
-        else line_name(conversation, number)
-    )
+    if discreet:
+        return line
     if number.report_only:
         return conversation.t("hotlines.report_only", line=line)
     if number.audience == "children":

@@ -68,7 +68,9 @@ async def test_two_advocates_claiming_together_exactly_one_wins(
         async with helpline.sessions() as session:
             ticket = await session.get(Ticket, ticket_id)
         assert ticket is not None and ticket.advocate_id == won[0].advocate_id
-        connected = [t for t in phone.texts(person.user_id) if "now talking with a trained person" in t]
+        connected = [
+            t for t in phone.texts(person.user_id) if "now talking with a trained person" in t
+        ]
         assert len(connected) == 1
 
 

@@ -102,7 +102,9 @@ async def test_claim_race_across_workers_has_exactly_one_winner(
         await person.pushed("talking with a trained person")
         await asyncio.sleep(0.5)
         connected = [
-            f for f in person.frames.seen if f.get("pushed") and "advocate" in str(f["replies"])
+            f
+            for f in person.frames.seen
+            if f.get("pushed") and "a trained person" in str(f["replies"])
         ]
         assert len(connected) == 1
     finally:
