@@ -158,6 +158,14 @@ def cmd_chat(_: argparse.Namespace) -> int:
     return asyncio.run(chat(_settings("demo")))
 
 
+def cmd_content_eval(args: argparse.Namespace) -> int:
+    from bot.understanding.evaluate import evaluate, report
+
+    text, ok = report(evaluate(), verbose=args.verbose)
+    print(text)
+    return 0 if ok else 1
+
+
 def cmd_content_check(args: argparse.Namespace) -> int:
     from bot.content_check import run
 
@@ -278,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = content.add_parser("check", help="validate every locale and report SMS segments")
     check.add_argument("--verbose", action="store_true", help="print every reply's segment count")
     check.set_defaults(run=cmd_content_check)
+    scoring = content.add_parser("eval", help="score understanding on the example corpus")
+    scoring.add_argument("--verbose", action="store_true", help="list what was misunderstood")
+    scoring.set_defaults(run=cmd_content_eval)
 
     advocate = sub.add_parser("advocate", help="console accounts").add_subparsers(
         dest="advocate_command", required=True

@@ -2,19 +2,26 @@
 
 Errors (exit 1): a key missing or extra against English, a placeholder mismatch, an
 entry flagged neither reviewed nor unreviewed, a number written into a translation,
-a quick-exit word that a carrier would take as an opt-out, a malformed hotline file.
+a quick-exit word that a carrier would take as an opt-out, a malformed hotline file,
+a claim about a line (open day and night, interpreters, private) written into a text
+instead of coming from the directory (content/claim_words.toml), an everyday word
+("bye", "ok", "пока") that would end a live chat at once (content/everyday_words.toml),
+an English message longer than two SMS segments or above reading grade 6.
 Warnings: flagged hotline numbers, entries not checked for 12 months, unreviewed text.
+Printed: SMS segments per language and a reading-level figure where a formula exists.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from babel.messages.pofile import read_po
 
+from bot.countries import country_codes
 from bot.directory.freshness import stale_entries
 from bot.hotlines import Directory, DirectoryError, directory
 from bot.i18n import (
@@ -28,7 +35,15 @@ from bot.i18n import (
     placeholders,
     read_language,
 )
+from bot.line_words import FACT_KEYS
+from bot.reading_level import label as reading_label
+from bot.reading_level import level as reading_level
 from bot.segments import measure
+from content import CLAIM_WORDS_FILE, EVERYDAY_WORDS_FILE
+
+ENGLISH_MAX_SEGMENTS = 2
+"""A topic may take two messages; each English message fits in two SMS segments."""
+ENGLISH_MAX_GRADE = 6.0
 
 CARRIER_WORDS = frozenset(
     {
@@ -53,6 +68,11 @@ _SAMPLE_VALUES = {
     "leave_word": "LEAVE",
     "emergency": "911",
     "hotline": "1-888-373-7888",
+    "hotline_name": "National Human Trafficking Hotline",
+    "hotline_facts": " It is open day and night. It can get an interpreter.",
+    "child_line_name": "Kids Help Phone",
+    "crisis_line": "988",
+    "crisis_line_name": "988 Lifeline",
     "child_line": "1-800-843-5678",
     "report_line": "1-800-843-5678",
     "country": "United States",
@@ -71,10 +91,14 @@ class Report:
     segments: dict[str, dict[str, tuple[str, int]]] = field(default_factory=dict)
     """language -> key -> (encoding, segments) for every person-facing message."""
     unreviewed: dict[str, int] = field(default_factory=dict)
+    coverage: list[str] = field(default_factory=list)
+    """Countries with emergency numbers, an anti-trafficking line, a child line."""
+    reading: dict[str, float | None] = field(default_factory=dict)
+    """language -> reading-level figure over its person-facing texts (None: no formula)."""
 
 
 def _is_keyword(key: str) -> bool:
-    return key.startswith("keywords.")
+    return key.startswith(("keywords.", "intent."))
 
 
 def check_flags(code: str, report: Report) -> None:
@@ -91,8 +115,96 @@ def check_flags(code: str, report: Report) -> None:
                 )
 
 
+@dataclass(frozen=True, slots=True)
+class WordRules:
+    """Per-language word lists the check enforces, read from content/."""
+
+    claims: dict[str, tuple[str, ...]]
+    field_driven: tuple[str, ...]
+    everyday: dict[str, tuple[str, ...]]
+    live_chat_keys: tuple[str, ...]
+
+    def claim_words(self, code: str) -> tuple[str, ...]:
+        return self.claims.get(code, ()) + self.claims.get(DEFAULT_LANGUAGE, ())
+
+    def everyday_words(self, code: str) -> frozenset[str]:
+        words = self.everyday.get(code, ()) + self.everyday.get(DEFAULT_LANGUAGE, ())
+        return frozenset(normalise(word) for word in words)
+
+
+def word_rules() -> WordRules:
+    with CLAIM_WORDS_FILE.open("rb") as handle:
+        claims = tomllib.load(handle)
+    with EVERYDAY_WORDS_FILE.open("rb") as handle:
+        everyday = tomllib.load(handle)
+    return WordRules(
+        claims={code: tuple(w.casefold() for w in ws) for code, ws in claims["words"].items()},
+        field_driven=tuple(claims.get("field_driven", ())),
+        everyday={code: tuple(ws) for code, ws in everyday["words"].items()},
+        live_chat_keys=tuple(everyday.get("live_chat_keys", ())),
+    )
+
+
+def _person_facing(key: str) -> bool:
+    return not _is_keyword(key)
+
+
+def check_claims(code: str, entries: dict[str, Entry], rules: WordRules, report: Report) -> None:
+    """A claim about a line may only come from the directory, through facts.* (bot/line_words.py)."""
+    words = rules.claim_words(code)
+    for key, entry in sorted(entries.items()):
+        if not _person_facing(key) or key.startswith(rules.field_driven):
+            continue
+        text = entry.text.casefold()
+        found = sorted({word for word in words if word in text})
+        if found:
+            report.errors.append(
+                f"{code}:{entry.line}: {key} states a line claim {found} that not every line's "
+                "directory entry supports; claims come only from facts.* via bot/line_words.py"
+            )
+    for key in sorted(k for k in entries if k.startswith("facts.") and k not in FACT_KEYS):
+        report.errors.append(f"{code}: {key} is not a fact bot/line_words.py can render")
+
+
+def check_live_chat_words(
+    code: str, entries: dict[str, Entry], rules: WordRules, report: Report
+) -> None:
+    everyday = rules.everyday_words(code)
+    for key in rules.live_chat_keys:
+        entry = entries.get(key)
+        if entry is None:
+            continue
+        words = {normalise(word) for word in entry.text.split(",") if word.strip()}
+        clash = sorted(words & everyday)
+        if clash:
+            report.errors.append(
+                f"{code}: {key} would end a live chat on everyday word(s) {clash}; use an "
+                "unusual word or ask before ending the chat"
+            )
+
+
+def check_english(
+    entries: dict[str, Entry], sizes: dict[str, tuple[str, int]], report: Report
+) -> None:
+    for key, (_, count) in sorted(sizes.items()):
+        if count > ENGLISH_MAX_SEGMENTS:
+            report.errors.append(
+                f"en:{entries[key].line}: {key} takes {count} SMS segments; keep each message "
+                f"to {ENGLISH_MAX_SEGMENTS} (split a topic into two messages)"
+            )
+    grade = report.reading.get(DEFAULT_LANGUAGE)
+    if grade is not None and grade > ENGLISH_MAX_GRADE:
+        report.errors.append(
+            f"en: reading grade {grade:.1f} is above {ENGLISH_MAX_GRADE:.0f}; use shorter words and sentences"
+        )
+
+
 def check_language(
-    code: str, english: dict[str, Entry], numbers: Iterable[str], report: Report
+    code: str,
+    english: dict[str, Entry],
+    numbers: Iterable[str],
+    report: Report,
+    rules: WordRules | None = None,
 ) -> None:
     try:
         entries = read_language(code)
@@ -126,7 +238,15 @@ def check_language(
         sizes[key] = (segments.encoding, segments.count)
     report.segments[code] = sizes
     report.unreviewed[code] = sum(1 for entry in entries.values() if not entry.reviewed)
-    for key in ("keywords.exit", "keywords.leave_queue"):
+    report.reading[code] = reading_level(
+        (entry.text for key, entry in entries.items() if _person_facing(key)), code
+    )
+    rules = rules or word_rules()
+    check_claims(code, entries, rules, report)
+    check_live_chat_words(code, entries, rules, report)
+    if code == DEFAULT_LANGUAGE:
+        check_english(entries, sizes, report)
+    for key in ("keywords.exit", "keywords.leave_queue", "keywords.exit_live", "keywords.end_chat"):
         words = {normalise(w) for w in entries.get(key, Entry("", False, 0)).text.split(",")}
         clash = words & CARRIER_WORDS
         if clash:
@@ -147,6 +267,47 @@ def check_directory(directory_: Directory, today: dt.date, report: Report) -> No
             )
 
 
+NOT_ISO_3166 = frozenset({"AC", "CP", "CQ", "DG", "EA", "IC", "TA"})
+"""CLDR territories that are not ISO 3166-1 countries (reserved codes)."""
+UNINHABITED = frozenset({"AQ", "BV", "GS", "HM", "TF", "UM"})
+"""No settled population and no public phone network: no emergency number expected."""
+
+
+def check_coverage(directory_: Directory, report: Report) -> None:
+    """Count countries with each kind of line; list the ones without and every flagged entry."""
+    territories = sorted(country_codes() - NOT_ISO_3166)
+    inhabited = [code for code in territories if code not in UNINHABITED]
+    with_emergency = [c for c in inhabited if directory_.country(c).urgent_number() is not None]
+    missing = sorted(set(inhabited) - set(with_emergency))
+
+    def having(purpose: str) -> list[str]:
+        return sorted(
+            code
+            for code, country in directory_.countries.items()
+            if any(n.purpose == purpose for n in country.lines)
+        )
+
+    trafficking, child = having("trafficking"), having("child")
+    report.coverage = [
+        f"emergency numbers: {len(with_emergency)} of {len(inhabited)} inhabited ISO countries"
+        f" and territories" + (f" (missing: {' '.join(missing)})" if missing else ""),
+        f"anti-trafficking line: {len(trafficking)} countries ({' '.join(trafficking)})",
+        f"child line: {len(child)} countries ({' '.join(child)})",
+    ]
+    for number in directory_.numbers.values():
+        if not number.source.strip():
+            report.errors.append(f"hotline {number.id}: no source; every number needs one")
+    for code in inhabited:
+        country = directory_.country(code)
+        for number in country.emergency[:1]:
+            if not number.source.strip():
+                report.errors.append(f"country {code}: number {number.id} has no source")
+            if not number.confirmed and number.id.startswith("world-"):
+                report.warnings.append(
+                    f"emergency {code} {number.dial}: flagged, confirm before launch: {number.flag}"
+                )
+
+
 def check(today: dt.date | None = None) -> Report:
     report = Report()
     try:
@@ -155,10 +316,12 @@ def check(today: dt.date | None = None) -> Report:
         report.errors.append(f"content/hotlines.toml: {error}")
         return report
     check_directory(hotlines, today or dt.date.today(), report)
+    check_coverage(hotlines, report)
     numbers = [n.call or "" for n in hotlines.numbers.values() if n.call and len(n.call) > 4]
     english = read_language(DEFAULT_LANGUAGE)
+    rules = word_rules()
     for code in language_codes():
-        check_language(code, english, numbers, report)
+        check_language(code, english, numbers, report, rules)
     return report
 
 
@@ -179,14 +342,27 @@ def segment_table(report: Report) -> str:
     return "\n".join(lines)
 
 
+def reading_table(report: Report) -> str:
+    lines = [f"{'language':<9}reading level"]
+    for code, figure in report.reading.items():
+        shown = "no formula" if figure is None else f"{figure:.1f} {reading_label(code)}"
+        lines.append(f"{code:<9}{shown}")
+    return "\n".join(lines)
+
+
 def run(*, verbose: bool = False) -> int:
     report = check()
     print("SMS segments per reply (placeholders filled with typical values):")
     print(segment_table(report))
+    print(f"Reading level (English must be at or below grade {ENGLISH_MAX_GRADE:.0f}):")
+    print(reading_table(report))
     if verbose:
         for code, sizes in report.segments.items():
             for key, (encoding, count) in sizes.items():
                 print(f"  {code} {key}: {encoding} {count}")
+    print("Coverage:")
+    for line in report.coverage:
+        print(f"  {line}")
     for warning in report.warnings:
         print(f"warning: {warning}")
     for error in report.errors:

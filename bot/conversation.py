@@ -8,29 +8,35 @@ is stored except the contact's state fields.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import SessionFactory
-from bot.hotlines import Country, Directory, Number
-from bot.i18n import Catalogue
-from bot.models import Contact
+from bot.hotlines import Country, Directory, line_params
+from bot.i18n import Catalogue, normalise
+from bot.line_words import line_placeholders
+from bot.models import Contact, Ticket
+from bot.payloads import Payload
+from bot.router import Router
 from bot.settings import Settings
 from bot.states import State
 from bot.types import Button, Inbound, Reply
+from bot.understanding import Meaning, understand
 
 if TYPE_CHECKING:
     from bot.queue import Queue
+
+__all__ = ["Conversation", "Option", "Router"]
 
 
 @dataclass(frozen=True, slots=True)
 class Option:
     """One menu entry: a payload and either a catalogue key or a literal label."""
 
-    payload: str
+    payload: Payload
     key: str | None = None
     label: str | None = None
 
@@ -54,7 +60,27 @@ class Conversation:
     urgent: bool = False
     """Words of danger were in this message."""
     queue_changed: bool = False
+    ticket: Ticket | None = None
+    """The person's open ticket (waiting or active), loaded with their state."""
     _session: AsyncSession | None = field(default=None, repr=False)
+    _meaning: Meaning | None = field(default=None, repr=False)
+
+    @property
+    def said(self) -> str:
+        """The message folded for whole-message keywords and menu numbers."""
+        return normalise(self.inbound.text)
+
+    @property
+    def meaning(self) -> Meaning:
+        """What the message asks for, understood once per turn, in this process only."""
+        if self._meaning is None:
+            self._meaning = understand(self.inbound.text, self.catalogue)
+        return self._meaning
+
+    def mark_concern(self) -> None:
+        """Danger or exploitation was described: a ticket opened this session is urgent."""
+        self.urgent = True
+        self.contact.concern = True
 
     @property
     def session(self) -> AsyncSession:
@@ -73,13 +99,21 @@ class Conversation:
 
     @property
     def country(self) -> Country:
-        return self.directory.country(self.contact.country, self.settings.default_country)
+        """Where the person is (said or guessed from the SIM); UNKNOWN when nobody knows."""
+        return self.directory.country(self.contact.country)
 
-    def t(self, key: str, **params: str) -> str:
+    @property
+    def country_guessed(self) -> bool:
+        """True while the country is only the SIM's, which may not be where the person is."""
+        return bool(self.contact.country) and not self.contact.country_said
+
+    def t(self, key: str, **params: str | None) -> str:
         return self.catalogue.text(key, discreet=self.contact.discreet, **params)
 
-    def say(self, key: str, **params: str) -> None:
-        self.say_text(self.t(key, **self.standard_params() | params))
+    def say(self, key: str, **params: str | None) -> None:
+        text = self.t(key, **self.standard_params() | params)
+        if text:  # every sentence named a line this country lacks: say nothing rather than a hole
+            self.say_text(text)
 
     def say_text(
         self, text: str, buttons: Sequence[Button] = (), *, ephemeral: bool = False
@@ -96,7 +130,9 @@ class Conversation:
     def show_menu(self, state: State, title_key: str, options: Sequence[Option]) -> None:
         """Move to ``state`` and show its menu: buttons on Telegram, numbered lines on SMS."""
         self.contact.state = state
-        buttons = [Button(label=self.label(option), payload=option.payload) for option in options]
+        buttons = [
+            Button(label=self.label(option), payload=str(option.payload)) for option in options
+        ]
         self.say_text(self.t(title_key, **self.standard_params()), buttons)
 
     def label(self, option: Option) -> str:
@@ -105,71 +141,16 @@ class Conversation:
         assert option.key is not None
         return self.t(option.key)
 
-    def standard_params(self) -> dict[str, str]:
-        """Placeholders every message may use, filled from the hotline directory."""
-        country = self.country
-        return {
-            "emergency": _dial(country.urgent_number()),
-            "hotline": _dial(country.main_line()),
-            "child_line": _dial(country.child_line()),
-            "exit_word": self.catalogue.first_word("keywords.exit"),
-            "leave_word": self.catalogue.first_word("keywords.leave_queue"),
-            "country": self.catalogue.country_name(country.code),
-        }
+    def standard_params(self) -> dict[str, str | None]:
+        """Placeholders every message may use, filled from the hotline directory.
 
-
-def _dial(number: Number | None) -> str:
-    return number.dial if number is not None else "-"
-
-
-Action = Callable[[Conversation, str], Awaitable[None]]
-"""Handles a chosen payload; the argument is the part after ``topic:`` (may be empty)."""
-
-TextHandler = Callable[[Conversation], Awaitable[bool]]
-"""Handles free text in a state; returns False to fall through to the fallback."""
-
-MenuBuilder = Callable[[Conversation], Sequence[Option]]
-
-
-class Router:
-    """The one place where topics register what they answer."""
-
-    def __init__(self) -> None:
-        self._actions: dict[str, Action] = {}
-        self._menus: dict[State, tuple[MenuBuilder, str]] = {}
-        self._text: dict[State, TextHandler] = {}
-
-    def action(self, topic: str, handler: Action) -> None:
-        if topic in self._actions:
-            raise ValueError(f"topic {topic!r} registered twice")
-        self._actions[topic] = handler
-
-    def menu(self, state: State, builder: MenuBuilder, title_key: str = "menu.main.title") -> None:
-        self._menus[state] = (builder, title_key)
-
-    def text(self, state: State, handler: TextHandler) -> None:
-        self._text[state] = handler
-
-    def options(self, conversation: Conversation) -> Sequence[Option]:
-        found = self._menus.get(conversation.contact.state)
-        return found[0](conversation) if found is not None else ()
-
-    def title(self, state: State) -> str:
-        found = self._menus.get(state)
-        return found[1] if found is not None else "menu.main.title"
-
-    def find_action(self, payload: str) -> tuple[Action, str] | None:
-        topic, _, argument = payload.partition(":")
-        handler = self._actions.get(topic)
-        return (handler, argument) if handler is not None else None
-
-    def text_handler(self, state: State) -> TextHandler | None:
-        return self._text.get(state)
-
-    async def run(self, conversation: Conversation, payload: str) -> bool:
-        found = self.find_action(payload)
-        if found is None:
-            return False
-        handler, argument = found
-        await handler(conversation, argument)
-        return True
+        A line the country lacks is None: the sentence naming it is left out whole.
+        """
+        return (
+            line_params(self.catalogue, self.country, self.directory)
+            | {
+                "exit_word": self.catalogue.first_word("keywords.exit"),
+                "leave_word": self.catalogue.first_word("keywords.leave_queue"),
+            }
+            | line_placeholders(self.catalogue, self.country)
+        )

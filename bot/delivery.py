@@ -25,6 +25,11 @@ class Sender(Protocol):
         """Send ``replies`` to ``address``; return False if the carrier refused for good."""
 
 
+class TypingSender(Sender, Protocol):
+    async def typing(self, address: Address) -> None:
+        """Show that someone is writing, where the channel can (Telegram's chat action)."""
+
+
 class Senders:
     def __init__(self) -> None:
         self._senders: dict[Channel, Sender] = {}
@@ -34,6 +39,15 @@ class Senders:
 
     def has(self, channel: Channel) -> bool:
         return channel in self._senders
+
+    async def typing(self, address: Address) -> bool:
+        """Show a typing indicator if this channel has one; False when it has none."""
+        sender = self._senders.get(address.channel)
+        typing = getattr(sender, "typing", None)
+        if typing is None:
+            return False
+        await typing(address)
+        return True
 
     async def send(self, address: Address, replies: Sequence[Reply]) -> bool:
         sender = self._senders.get(address.channel)

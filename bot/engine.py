@@ -1,8 +1,9 @@
 """The conversation engine: one inbound message in, the replies out.
 
-Channel-neutral: it imports no web framework and no provider library. It loads the
-person's state by alias, puts danger first, applies the keywords every language
-shares, then lets the topic handlers registered on the router answer.
+Channel-neutral: it imports no web framework and no provider library. It does three
+things: load the person's state by alias, run the turn (the router and the topics
+registered on it decide everything, danger first), and save. Person state moves
+through here only.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bot.counts import Counts
 from bot.db import SessionFactory, transaction
 from bot.dedup import DeliveryClaims
 from bot.hotlines import Directory
-from bot.i18n import Catalogue, catalogue, language_for_country, language_for_telegram, normalise
+from bot.i18n import Catalogue, catalogue, language_for_country, language_for_telegram
 from bot.language_detect import guess_language
 from bot.models import ChatMessageId, Contact, SeenMessage, Ticket, utcnow
 from bot.queue import Queue
@@ -34,8 +35,6 @@ from bot.types import Address, Channel, Inbound, Turn
 log = logging.getLogger(__name__)
 
 SEEN_ID_TTL = dt.timedelta(hours=2)
-ANY_TIME = frozenset({"exit", "forget"})
-"""Choices that act at once, even as the first message of a session or in a live chat."""
 Clock = Callable[[], dt.datetime]
 
 
@@ -176,7 +175,9 @@ class Engine:
             else:
                 contact.last_seen = now
             await self._save(conversation, seen)
-            if conversation.end_session:
+            if conversation.end_session and contact.discreet:
+                self._cache.put(self._discreet_only(contact))
+            elif conversation.end_session:
                 self._cache.drop(contact.alias)
             else:
                 self._cache.put(contact)
@@ -218,9 +219,7 @@ class Engine:
             if contact is None:
                 if not opted_out:
                     return
-                contact = Contact(
-                    alias=alias, channel="sms", language="en", country=self.settings.default_country
-                )
+                contact = Contact(alias=alias, channel="sms", language="en", country="")
             contact.opted_out = opted_out
             contact.last_seen = self._clock()
             if opted_out and contact.ticket_id is not None:
@@ -247,101 +246,9 @@ class Engine:
     # --- one turn ------------------------------------------------------------------
 
     async def _converse(self, conversation: Conversation, fresh: bool) -> None:
-        inbound, contact, words = conversation.inbound, conversation.contact, conversation.catalogue
-        said = normalise(inbound.text)
-        ticket = await self._open_ticket(conversation, contact)
-
-        if _contains_danger(said, words):
-            conversation.say("danger.reply")
-            conversation.urgent = True
-            conversation.topic = "danger"
-            if ticket is not None:
-                await self.queue.mark_urgent(conversation.session, ticket)
-                conversation.queue_changed = True
-
-        if inbound.has_media:
-            await self._router.run(conversation, "media")
-            if not said:
-                # Nothing to act on but the picture: carry on where the person was.
-                if fresh:
-                    await self._router.run(conversation, "start")
-                elif contact.state not in (State.CONNECTED, State.QUEUED):
-                    await self._router.run(conversation, "menu")
-                return
-
-        if (
-            ticket is not None
-            and ticket.status == TicketStatus.ACTIVE
-            and contact.state == State.CONNECTED
-        ):
-            await self._live(conversation, ticket, said)
-            return
-
-        keyword = self._keyword_payload(said, words, has_ticket=ticket is not None)
-        if fresh and keyword not in ANY_TIME and inbound.choice not in ANY_TIME:
-            await self._router.run(conversation, "start")
-            return
-
-        if ticket is not None:
-            await self.queue.refresh(
-                conversation.session, ticket, inbound.address, conversation.now
-            )
-
-        payload = keyword or inbound.choice or self._numbered_choice(conversation, said)
-        if payload is not None and await self._router.run(conversation, payload):
-            return
-        handler = self._router.text_handler(contact.state)
-        if handler is not None and await handler(conversation):
-            return
-        if conversation.urgent:
-            await self._router.run(conversation, "menu")
-            return
-        await self._router.run(conversation, "fallback")
-
-    async def _live(self, conversation: Conversation, ticket: Ticket, said: str) -> None:
-        """In a live chat everything typed goes to the advocate, except the exit and leave words.
-
-        Buttons and commands (a choice) are not words the person wrote to the advocate:
-        only forget and exit act; a shared location or a menu press is not passed on.
-        """
-        inbound = conversation.inbound
-        leaving = inbound.choice if inbound.choice in ANY_TIME else None
-        if leaving is None and _is_word(said, conversation.catalogue, "keywords.exit"):
-            leaving = "exit"
-        if leaving is None and _is_word(said, conversation.catalogue, "keywords.leave_queue"):
-            leaving = "talk:leave"  # the consent message promises this word ends the chat
-        if leaving is not None:
-            await self._router.run(conversation, leaving)
-            return
-        await self.queue.refresh(conversation.session, ticket, inbound.address, conversation.now)
-        if inbound.choice is None and inbound.text.strip():
-            await self.queue.relay_from_person(ticket, inbound.text)
-            conversation.topic = conversation.topic or "relay"
-
-    def _keyword_payload(self, said: str, words: Catalogue, *, has_ticket: bool) -> str | None:
-        keywords = [
-            ("keywords.exit", "exit"),
-            ("keywords.forget", "forget"),
-            ("keywords.menu", "menu"),
-            ("keywords.back", "menu"),
-            ("keywords.language", "language"),
-            ("keywords.help", "help"),
-            ("keywords.discreet", "discreet"),
-            ("keywords.talk", "talk"),
-        ]
-        if has_ticket:
-            keywords.insert(0, ("keywords.leave_queue", "talk:leave"))
-        for key, payload in keywords:
-            if _is_word(said, words, key):
-                return payload
-        return None
-
-    def _numbered_choice(self, conversation: Conversation, said: str) -> str | None:
-        if not said.isdecimal():
-            return None
-        options = self._router.options(conversation)
-        index = int(said) - 1
-        return options[index].payload if 0 <= index < len(options) else None
+        """Run the turn: the topics registered on the router decide, in their order."""
+        conversation.ticket = await self._open_ticket(conversation, conversation.contact)
+        await self._router.dispatch(conversation, fresh=fresh)
 
     # --- state -----------------------------------------------------------------------
 
@@ -368,6 +275,8 @@ class Engine:
             # language, country and discreet choice.
             contact.state = State.NEW
             contact.session_started = now
+            contact.concern = False
+            contact.asked = None
             return contact, True
         return contact, contact.state == State.NEW
 
@@ -383,7 +292,9 @@ class Engine:
     def _new_contact(self, inbound: Inbound, now: dt.datetime) -> Contact:
         country = (inbound.country_hint or "").upper()
         if country not in self._directory.countries:
-            country = self.settings.default_country
+            # The SIM's country is a guess (many write from abroad); no country is "" and
+            # never a default, which would give someone another country's numbers.
+            country = ""
         language = (
             guess_language(inbound.text)
             or language_for_telegram(inbound.language_hint)
@@ -422,6 +333,22 @@ class Engine:
                 await self.queue.leave(session, ticket, self._clock())
         await session.exec(delete(ChatMessageId).where(col(ChatMessageId.alias) == contact.alias))
         await session.exec(delete(Contact).where(col(Contact.alias) == contact.alias))
+        if contact.discreet:
+            # The person chose discreet wording; leaving fast or erasing must not undo
+            # that choice, or the next message would name the line. Only the choice stays.
+            session.add(self._discreet_only(contact))
+
+    def _discreet_only(self, contact: Contact) -> Contact:
+        return Contact(
+            alias=contact.alias,
+            channel=contact.channel,
+            language=contact.language,
+            country=contact.country,
+            discreet=True,
+            state=State.NEW,
+            session_started=self._clock(),
+            last_seen=self._clock(),
+        )
 
     def _count(self, conversation: Conversation, now: dt.datetime) -> None:
         contact = conversation.contact
@@ -434,41 +361,3 @@ class Engine:
 
 async def _already_seen(reads: AsyncSession, key: str) -> bool:
     return await reads.get(SeenMessage, key) is not None
-
-
-def _is_word(said: str, words: Catalogue, key: str) -> bool:
-    """True when the whole message is one of the keywords, in the person's language or English."""
-    if said in words.words(key):
-        return True
-    return words.fallback is not None and said in words.fallback.words(key)
-
-
-def _contains_danger(said: str, words: Catalogue) -> bool:
-    phrases = words.words("keywords.danger") + (
-        words.fallback.words("keywords.danger") if words.fallback else ()
-    )
-    padded = f" {said} "
-    for phrase in phrases:
-        if _unspaced_script(phrase):
-            if phrase in said:
-                return True
-        elif f" {phrase} " in padded or _word_boundary_match(said, phrase):
-            return True
-    return False
-
-
-def _unspaced_script(text: str) -> bool:
-    """Chinese and Thai do not separate words with spaces: match them as substrings."""
-    return any("\u4e00" <= char <= "\u9fff" or "\u0e00" <= char <= "\u0e7f" for char in text)
-
-
-def _word_boundary_match(said: str, phrase: str) -> bool:
-    start = said.find(phrase)
-    while start != -1:
-        end = start + len(phrase)
-        before_ok = start == 0 or not said[start - 1].isalnum()
-        after_ok = end == len(said) or not said[end].isalnum()
-        if before_ok and after_ok:
-            return True
-        start = said.find(phrase, start + 1)
-    return False

@@ -62,14 +62,20 @@ class Catalogue:
         default_factory=dict, init=False, repr=False, compare=False
     )
 
-    def text(self, key: str, *, discreet: bool = False, **params: str) -> str:
-        """Return the text for ``key`` with its placeholders filled."""
+    def text(self, key: str, *, discreet: bool = False, **params: str | None) -> str:
+        """Return the text for ``key`` with its placeholders filled.
+
+        A placeholder given as None names a line that does not exist: the sentences that
+        use it are left out whole, so no reply ever reads "call -" or "call ." with a hole.
+        """
         if discreet and self.has(f"{key}.discreet"):
             key = f"{key}.discreet"
-        template = self.raw(key)
+        missing = {name for name, value in params.items() if value is None}
+        template = without_sentences(self.raw(key), missing, self.language.code)
+        filled = {name: value for name, value in params.items() if value is not None}
         if self.language.direction == "rtl":
-            params = {name: _isolate_numbers(value) for name, value in params.items()}
-        return template.format_map(_Params(params))
+            filled = {name: _isolate_numbers(value) for name, value in filled.items()}
+        return template.format_map(_Params(filled))
 
     def has(self, key: str) -> bool:
         return key in self.entries or (self.fallback is not None and self.fallback.has(key))
@@ -98,6 +104,38 @@ class Catalogue:
 
     def country_name(self, code: str) -> str:
         return _country_name(self.language.code, code)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？؟])\s*")
+_UNSPACED_END = re.compile(r"(?<=[。！？])")
+
+
+def without_sentences(template: str, missing: set[str], language: str = "en") -> str:
+    """``template`` without the sentences that use any of the ``missing`` placeholders."""
+    if not missing or not any("{" + name + "}" in template for name in missing):
+        return template
+    marks = tuple("{" + name + "}" for name in missing)
+    if language == "th":
+        return _without_thai_phrases(template, marks)
+    pieces = [piece for piece in _SENTENCE_END.split(template) if piece]
+    kept = [piece for piece in pieces if not any(mark in piece for mark in marks)]
+    joiner = "" if language == "zh" else " "
+    return joiner.join(kept).strip()
+
+
+def _without_thai_phrases(template: str, marks: tuple[str, ...]) -> str:
+    # Thai separates phrases, not words, with spaces: drop the phrase holding the
+    # placeholder with the short verb before it ("โทร", "จำ") and particle after ("ไว้").
+    chunks = template.split(" ")
+    drop: set[int] = set()
+    for index, chunk in enumerate(chunks):
+        if any(mark in chunk for mark in marks):
+            drop.add(index)
+            if index > 0 and len(chunks[index - 1]) <= 6:
+                drop.add(index - 1)
+            if index + 1 < len(chunks) and len(chunks[index + 1]) <= 3:
+                drop.add(index + 1)
+    return " ".join(chunk for index, chunk in enumerate(chunks) if index not in drop).strip()
 
 
 _LEFT_TO_RIGHT_ISOLATE, _POP_DIRECTIONAL_ISOLATE = "\u2066", "\u2069"

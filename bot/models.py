@@ -25,6 +25,9 @@ class Contact(SQLModel, table=True):
     channel: str = Field(max_length=16)
     language: str = Field(max_length=8)
     country: str = Field(max_length=2)
+    """Where the person is: "" while unknown (never a default country)."""
+    country_said: bool = False
+    """The person told us the country; otherwise it is only their SIM's, a guess."""
     state: State = Field(default=State.NEW, sa_type=AutoString(32))
     discreet: bool = False
     opted_out: bool = False
@@ -32,6 +35,10 @@ class Contact(SQLModel, table=True):
     session_started: dt.datetime = Field(default_factory=utcnow)
     last_seen: dt.datetime = Field(default_factory=utcnow, index=True)
     last_queue_notice: dt.datetime | None = None
+    concern: bool = False
+    """Danger or exploitation was described this session: a ticket opened now is urgent."""
+    asked: str | None = Field(default=None, max_length=120)
+    """The payloads of a question just asked ("did you mean …?"): payload names, no words."""
 
 
 class AliasKey(SQLModel, table=True):

@@ -8,9 +8,12 @@ ticket is open and only encrypted, and after a close nothing more is ever sent.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 import math
+import secrets
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +30,20 @@ from bot.delivery import Senders
 from bot.i18n import catalogue
 from bot.models import Advocate, Contact, Ticket, utcnow
 from bot.public_alias import new_public_alias
-from bot.relay import QUEUE_TOPIC, Relay, ticket_topic
+from bot.relay import (
+    QUEUE_TOPIC,
+    Ack,
+    Closed,
+    Delivery,
+    Left,
+    Missed,
+    PersonMessage,
+    Relay,
+    Replay,
+    Transferred,
+    parse_ticket_event,
+    ticket_topic,
+)
 from bot.states import State, TicketStatus
 from bot.types import Address, Channel, Reply
 
@@ -50,6 +66,17 @@ OUTCOME_CODES = (
 )
 _DEFAULT_WAIT = dt.timedelta(minutes=5)
 _RECENT_WAITS = 50
+HOLD_SECONDS = 90.0
+"""How long what a person wrote is held in memory until an advocate's page has it."""
+MAX_FROM_PERSON = 4_000
+"""Longest message passed to an advocate at once (Telegram's own limit is 4,096)."""
+ABSENT_GRACE = dt.timedelta(seconds=90)
+"""How long an advocate's page may be gone (a reload, a dropped link) before their chats return."""
+
+
+def clean_text(text: str) -> str:
+    """Replace lone surrogates (not encodable, they would break every JSON frame after them)."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 class TicketError(Exception):
@@ -97,6 +124,8 @@ class Queue:
         self._senders = senders
         self._sealer = address_sealer
         self._hold = hold
+        self._watchers: dict[int, _Watcher] = {}
+        self.hold_seconds = HOLD_SECONDS
 
     # --- the person's side -------------------------------------------------------
 
@@ -167,7 +196,7 @@ class Queue:
         session.add(ticket)
         if was_active and ticket.id is not None:
             # The advocate's open chat must learn at once that nobody is there any more.
-            await self._relay.publish(ticket_topic(ticket.id), {"type": "left"})
+            await self._relay.publish(ticket_topic(ticket.id), Left().event())
 
     async def place(self, session: AsyncSession, ticket: Ticket, now: dt.datetime) -> Place:
         assert ticket.id is not None
@@ -186,11 +215,50 @@ class Queue:
         return Place(ticket.id, position, minutes, len(online), speakers)
 
     async def relay_from_person(self, ticket: Ticket, text: str) -> None:
-        """Pass what the person wrote to the advocate's console. Never stored."""
+        """Pass what the person wrote to the advocate's console; held in memory until seen."""
         assert ticket.id is not None
-        await self._relay.publish(
-            ticket_topic(ticket.id), {"type": "message", "from": "person", "text": text}
-        )
+        text = clean_text(text)
+        cut = len(text) > MAX_FROM_PERSON
+        if cut:
+            text = text[:MAX_FROM_PERSON]
+        message = PersonMessage(id=secrets.token_urlsafe(12), text=text, cut=cut)
+        watcher = self._watchers.get(ticket.id)
+        if watcher is None or watcher.done:
+            watcher = _Watcher(self, ticket.id)
+            self._watchers[ticket.id] = watcher
+            await watcher.start()
+        watcher.hold(message)
+        await self._relay.publish(ticket_topic(ticket.id), message.event())
+        if cut:
+            await self._notify_person(ticket, "console_person.too_long")
+
+    async def acknowledge(self, ticket_id: int, message_id: str) -> None:
+        """An advocate's page has this message: every worker holding it may let it go."""
+        await self._relay.publish(ticket_topic(ticket_id), Ack(id=message_id).event())
+
+    async def replay(self, ticket_id: int) -> None:
+        """Ask every worker to send again what it still holds for this chat (a page (re)opened)."""
+        await self._relay.publish(ticket_topic(ticket_id), Replay().event())
+
+    async def holder(self, ticket_id: int) -> int | None:
+        """The advocate who holds this chat right now, or None."""
+        async with self._sessions() as session:
+            result = await session.exec(
+                select(Ticket.advocate_id)
+                .where(col(Ticket.id) == ticket_id)
+                .where(Ticket.status == TicketStatus.ACTIVE)
+            )
+            return result.first()
+
+    async def _missed(self, ticket_id: int, count: int) -> None:
+        """Held messages timed out: tell the person, and the advocate's page when it is back."""
+        async with self._sessions() as session:
+            ticket = await session.get(Ticket, ticket_id)
+        if ticket is None or ticket.status == TicketStatus.CLOSED:
+            return
+        log.info("held messages not seen ticket=%s count=%s", ticket_id, count)
+        await self._notify_person(ticket, "console_person.not_received")
+        await self._relay.publish(ticket_topic(ticket_id), Missed(count=count).event())
 
     async def announce(self) -> None:
         await self._relay.publish(QUEUE_TOPIC, {"type": "queue"})
@@ -230,10 +298,16 @@ class Queue:
         direction = catalogue(ticket.language).language.direction
         delivered = await self._senders.send(address, [Reply(text=text, direction=direction)])
         await self._relay.publish(
-            ticket_topic(ticket_id),
-            {"type": "delivery", "ok": delivered, "advocate": advocate_id},
+            ticket_topic(ticket_id), Delivery(ok=delivered, advocate=advocate_id).event()
         )
         return delivered
+
+    async def typing(self, *, ticket_id: int, advocate_id: int) -> bool:
+        """The advocate is writing: show it where the person's channel can (Telegram)."""
+        async with self._sessions() as session:
+            ticket = await self._own_open_ticket(session, ticket_id, advocate_id)
+        address = self.open_address(ticket)
+        return address is not None and await self._senders.typing(address)
 
     async def transfer(
         self,
@@ -243,32 +317,102 @@ class Queue:
         to_advocate: int | None,
         supervisor: bool = False,
     ) -> None:
-        """Hand the chat to another advocate, or back to the line when ``to_advocate`` is None.
+        """Hand the chat to another advocate, or back to the front of the line (``None``).
 
-        An advocate transfers their own chats; a supervisor may reassign anyone's.
+        An advocate transfers their own chats; a supervisor may reassign anyone's. The
+        receiving advocate must be active, online, speak the person's language and have
+        room under their ``max_chats``. The person is told either way.
         """
+        now = self._clock()
         async with transaction(self._sessions) as session:
             ticket = await self._own_open_ticket(
                 session, ticket_id, advocate_id, any_advocate=supervisor
             )
             if to_advocate is None:
-                ticket.status = TicketStatus.WAITING
-                ticket.advocate_id = None
-                ticket.hold_until = self._clock() + self._hold
-                contact = await self._contact(session, ticket)
-                if contact is not None:
-                    contact.state = State.QUEUED
-                    session.add(contact)
+                await self._to_front(session, ticket)
             else:
                 target = await session.get(Advocate, to_advocate)
                 if target is None or not target.active:
                     raise TicketError("no such advocate")
+                if to_advocate == ticket.advocate_id:
+                    raise TicketError("this chat is already theirs")
+                if ticket.language not in target.language_codes():
+                    raise TicketError(f"{target.name} does not speak this person's language")
+                online = target.online_until is not None and _aware(target.online_until) > now
+                if not online:
+                    raise TicketError(f"{target.name} is not online")
+                holding = await session.exec(
+                    select(func.count())
+                    .select_from(Ticket)
+                    .where(Ticket.status == TicketStatus.ACTIVE)
+                    .where(col(Ticket.advocate_id) == to_advocate)
+                )
+                if int(holding.one()) >= target.max_chats:
+                    raise TicketError(f"{target.name} already holds as many chats as they can")
                 ticket.advocate_id = to_advocate
             session.add(ticket)
+        log.info("ticket transferred id=%s to_queue=%s", ticket_id, to_advocate is None)
         await self._relay.publish(
-            ticket_topic(ticket_id), {"type": "transferred", "to": to_advocate}
+            ticket_topic(ticket_id), Transferred(to=to_advocate, by=advocate_id).event()
+        )
+        await self._notify_person(
+            ticket,
+            "console_person.requeued" if to_advocate is None else "console_person.transferred",
         )
         await self.announce()
+
+    async def return_orphans(self, now: dt.datetime, *, advocate_id: int | None = None) -> int:
+        """Chats whose advocate is deactivated or gone go back to the front of the line.
+
+        Gone: their page has been away longer than ``ABSENT_GRACE`` (tab closed, signed
+        out after idling, or a transfer to someone who then left). With ``advocate_id``
+        that advocate's chats return at once (they were just deactivated).
+        """
+        returned: list[Ticket] = []
+        async with transaction(self._sessions) as session:
+            query = (
+                select(Ticket)
+                .join(Advocate, col(Advocate.id) == col(Ticket.advocate_id))
+                .where(Ticket.status == TicketStatus.ACTIVE)
+            )
+            if advocate_id is not None:
+                query = query.where(col(Ticket.advocate_id) == advocate_id)
+            else:
+                query = query.where(
+                    ~col(Advocate.active)
+                    | col(Advocate.online_until).is_(None)
+                    | (col(Advocate.online_until) < now - ABSENT_GRACE)
+                )
+            for ticket in (await session.exec(query)).all():
+                await self._to_front(session, ticket)
+                session.add(ticket)
+                returned.append(ticket)
+        for ticket in returned:
+            assert ticket.id is not None
+            log.info("ticket returned to the line id=%s", ticket.id)
+            await self._relay.publish(ticket_topic(ticket.id), Transferred(to=None).event())
+            await self._notify_person(ticket, "console_person.requeued")
+        if returned:
+            await self.announce()
+        return len(returned)
+
+    async def _to_front(self, session: AsyncSession, ticket: Ticket) -> None:
+        """Back to the line ahead of everyone of the same urgency: they already waited once."""
+        first = await session.exec(
+            select(func.min(Ticket.created_at))
+            .where(Ticket.status == TicketStatus.WAITING)
+            .where(col(Ticket.urgent) == ticket.urgent)
+        )
+        earliest = first.one()
+        if earliest is not None and _aware(earliest) <= _aware(ticket.created_at):
+            ticket.created_at = _aware(earliest) - dt.timedelta(milliseconds=1)
+        ticket.status = TicketStatus.WAITING
+        ticket.advocate_id = None
+        ticket.hold_until = self._clock() + self._hold
+        contact = await self._contact(session, ticket)
+        if contact is not None:
+            contact.state = State.QUEUED
+            session.add(contact)
 
     async def close(
         self,
@@ -310,7 +454,7 @@ class Queue:
                 session.add(contact)
         await self._notify_person(ticket, "talk.closed")
         log.info("ticket closed id=%s outcomes=%s", ticket_id, ",".join(outcomes))
-        await self._relay.publish(ticket_topic(ticket_id), {"type": "closed"})
+        await self._relay.publish(ticket_topic(ticket_id), Closed().event())
         await self.announce()
 
     async def entries(self, *, include_active: bool = True) -> list[QueueEntry]:
@@ -550,6 +694,72 @@ class Queue:
         ticket.outcomes = ",".join(outcomes)
         ticket.address_ciphertext = None
         ticket.contact_alias = None
+
+
+class _Watcher:
+    """What one person wrote in one chat, held in this worker's memory until a page has it.
+
+    It listens on the chat's topic: an ``ack`` lets a message go, a ``replay`` (a page
+    reopened the chat) sends what is held again, and a message held longer than the
+    queue's ``hold_seconds`` is given up on: the person is told, and so is the page.
+    """
+
+    def __init__(self, queue: Queue, ticket_id: int) -> None:
+        self._queue = queue
+        self._ticket_id = ticket_id
+        self._held: dict[str, tuple[float, PersonMessage]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    @property
+    def done(self) -> bool:
+        return self._task is None or self._task.done()
+
+    async def start(self) -> None:
+        ready = asyncio.Event()
+        self._task = asyncio.create_task(self._run(ready), name="held-messages")
+        await ready.wait()
+
+    def hold(self, message: PersonMessage) -> None:
+        deadline = asyncio.get_running_loop().time() + self._queue.hold_seconds
+        self._held[message.id] = (deadline, message)
+        self._wake.set()
+
+    async def _run(self, ready: asyncio.Event) -> None:
+        relay = self._queue._relay
+        topic = ticket_topic(self._ticket_id)
+        try:
+            async with relay.subscribe(topic) as events:
+                ready.set()
+                # Held messages arrive right after start(); stop only once none is left.
+                await self._wake.wait()
+                while self._held:
+                    loop = asyncio.get_running_loop()
+                    due = min(deadline for deadline, _ in self._held.values())
+                    try:
+                        async with asyncio.timeout(max(0.0, due - loop.time())):
+                            event = parse_ticket_event(await events.get())
+                    except TimeoutError:
+                        await self._give_up(loop.time())
+                        continue
+                    if isinstance(event, Ack):
+                        self._held.pop(event.id, None)
+                    elif isinstance(event, Replay):
+                        for _, message in list(self._held.values()):
+                            await relay.publish(topic, message.event())
+                    elif isinstance(event, Closed | Left):
+                        self._held.clear()
+        finally:
+            ready.set()
+            self._held.clear()
+
+    async def _give_up(self, now: float) -> None:
+        late = [key for key, (deadline, _) in self._held.items() if deadline <= now]
+        for key in late:
+            del self._held[key]
+        if late:
+            with contextlib.suppress(Exception):
+                await self._queue._missed(self._ticket_id, len(late))
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -8,13 +8,16 @@ pub/sub, which never writes a message to disk. Nothing here stores an event.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
 
 Event = dict[str, Any]
+"""An event on the wire (JSON-able). Build ticket events from the typed classes below."""
 
 QUEUE_TOPIC = "queue"
 """Queue changed (a ticket opened, was claimed, closed or became urgent): no content."""
@@ -26,6 +29,128 @@ _SUBSCRIBER_BUFFER = 1000
 
 def ticket_topic(ticket_id: int) -> str:
     return f"ticket:{ticket_id}"
+
+
+# --- typed events on a ticket's topic ---------------------------------------------------
+# A chat's events are these frozen classes; a misspelt kind or field does not type-check,
+# and parse_ticket_event() turns a wire dict back into one (or None when it is not one).
+
+
+@dataclass(frozen=True, slots=True)
+class _TicketEvent:
+    kind: ClassVar[str] = ""
+
+    def event(self) -> Event:
+        return {
+            "type": self.kind,
+            **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PersonMessage(_TicketEvent):
+    """What the person wrote: held in memory until an advocate's page acknowledges it."""
+
+    kind: ClassVar[str] = "message"
+    id: str
+    text: str = field(repr=False)
+    cut: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ack(_TicketEvent):
+    """The holder's page has this message: workers holding it let it go."""
+
+    kind: ClassVar[str] = "ack"
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Replay(_TicketEvent):
+    """A page (re)opened the chat: workers send again what they still hold."""
+
+    kind: ClassVar[str] = "replay"
+
+
+@dataclass(frozen=True, slots=True)
+class Missed(_TicketEvent):
+    """Held messages were not seen in time; the person was told."""
+
+    kind: ClassVar[str] = "missed"
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery(_TicketEvent):
+    kind: ClassVar[str] = "delivery"
+    ok: bool
+    advocate: int
+
+
+@dataclass(frozen=True, slots=True)
+class Transferred(_TicketEvent):
+    """The chat moved: to an advocate, or (``to`` None) back to the front of the line."""
+
+    kind: ClassVar[str] = "transferred"
+    to: int | None
+    by: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Handover(_TicketEvent):
+    """The transcript and notes, page to page, on a transfer. Never stored anywhere."""
+
+    kind: ClassVar[str] = "handover"
+    to: int
+    lines: tuple[tuple[str, str], ...] = field(repr=False)
+    notes: str = field(repr=False, default="")
+
+
+@dataclass(frozen=True, slots=True)
+class Closed(_TicketEvent):
+    kind: ClassVar[str] = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Left(_TicketEvent):
+    kind: ClassVar[str] = "left"
+
+
+TicketEvent = (
+    PersonMessage | Ack | Replay | Missed | Delivery | Transferred | Handover | Closed | Left
+)
+_TICKET_EVENTS: dict[str, type[_TicketEvent]] = {
+    cls.kind: cls
+    for cls in (PersonMessage, Ack, Replay, Missed, Delivery, Transferred, Handover, Closed, Left)
+}
+
+
+def parse_ticket_event(event: Event) -> TicketEvent | None:
+    """The typed event for a wire dict, or None if it is not a well-formed ticket event."""
+    cls = _TICKET_EVENTS.get(str(event.get("type")))
+    if cls is None:
+        return None
+    values: dict[str, Any] = {}
+    for spec in dataclasses.fields(cls):
+        if spec.name not in event:
+            if spec.default is dataclasses.MISSING:
+                return None
+            continue
+        value = event[spec.name]
+        if spec.name == "lines":
+            if not isinstance(value, list | tuple):
+                return None
+            value = tuple(
+                (str(pair[0]), str(pair[1]))
+                for pair in value
+                if isinstance(pair, list | tuple) and len(pair) == 2
+            )
+        values[spec.name] = value
+    try:
+        parsed = cls(**values)
+    except TypeError:
+        return None
+    return parsed  # type: ignore[return-value]
 
 
 class Relay(Protocol):

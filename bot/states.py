@@ -10,6 +10,7 @@ class State(StrEnum):
     CHOOSING_COUNTRY = "choosing_country"
     HOTLINES = "hotlines"
     SAFETY_MENU = "safety_menu"
+    SAFETY_MORE = "safety_more"
     SERVICES = "services"
     # Referral search: the chosen need lives in the state (the place is never kept), so
     # "where?" is asked once per need, and once more to see further results.
@@ -28,6 +29,8 @@ class State(StrEnum):
     SERVICES_MORE_LABOUR = "services_more:labour"
     SERVICES_MORE_YOUTH = "services_more:youth"
     SERVICES_MORE_SUBSTANCE = "services_more:substance"
+    ASKING = "asking"
+    """A one-line question is open ("leave now?", "did you mean …?"); see Contact.asked."""
     TALK_CONSENT = "talk_consent"
     QUEUED = "queued"
     CONNECTED = "connected"

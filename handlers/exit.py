@@ -1,6 +1,13 @@
-"""Leaving: the quick-exit word and forgetting the chat."""
+"""Leaving: the quick-exit word and forgetting the chat.
+
+Both act only on the exact word, at any time, even as the first message. A word that
+is almost one of them ("exitt", "salír") is asked about first (handlers/confirm.py):
+a wrong guess here would end a conversation someone needed.
+"""
 
 from bot.conversation import Conversation, Router
+from bot.payloads import Payload, Topic
+from bot.understanding import Intent
 
 
 async def quick_exit(conversation: Conversation, _: str) -> None:
@@ -19,5 +26,10 @@ async def forget(conversation: Conversation, _: str) -> None:
 
 
 def register(router: Router) -> None:
-    router.action("exit", quick_exit)
-    router.action("forget", forget)
+    router.action(Topic.EXIT, quick_exit)
+    router.action(Topic.FORGET, forget)
+    router.keywords("keywords.exit", Payload(Topic.EXIT))
+    router.keywords("keywords.forget", Payload(Topic.FORGET))
+    # Reached only through the confirming question, never directly from a guess.
+    router.intent(Intent.EXIT, Payload(Topic.EXIT))
+    router.intent(Intent.FORGET, Payload(Topic.FORGET))

@@ -1,7 +1,9 @@
 """Help, discreet mode, and a kind answer to anything not understood."""
 
 from bot.conversation import Conversation, Router
+from bot.payloads import Payload, Topic
 from bot.states import State
+from bot.understanding import Intent
 from handlers.start import show_main_menu
 
 
@@ -37,6 +39,10 @@ async def not_understood(conversation: Conversation, _: str) -> None:
 
 
 def register(router: Router) -> None:
-    router.action("help", help_reply)
-    router.action("discreet", discreet)
-    router.action("fallback", not_understood)
+    router.action(Topic.HELP, help_reply)
+    router.action(Topic.DISCREET, discreet)
+    router.action(Topic.FALLBACK, not_understood)
+    router.keywords("keywords.help", Payload(Topic.HELP))
+    router.keywords("keywords.discreet", Payload(Topic.DISCREET, "on"))
+    router.intent(Intent.HELP, Payload(Topic.HELP))
+    router.intent(Intent.DISCREET, Payload(Topic.DISCREET, "on"))

@@ -4,13 +4,16 @@ from collections.abc import Sequence
 
 from bot.conversation import Conversation, Option, Router
 from bot.i18n import catalogue, language_codes, languages
+from bot.payloads import Payload, Topic
 from bot.states import State
+from bot.understanding import Intent
 from handlers.start import show_main_menu
 
 
 def language_options(_: Conversation) -> Sequence[Option]:
     return tuple(
-        Option(f"lang:{language.code}", label=language.native_name) for language in languages()
+        Option(Payload(Topic.LANG, language.code), label=language.native_name)
+        for language in languages()
     )
 
 
@@ -32,6 +35,8 @@ async def choose(conversation: Conversation, code: str) -> None:
 
 
 def register(router: Router) -> None:
-    router.action("language", choose)
-    router.action("lang", choose)
+    router.action(Topic.LANGUAGE, choose)
+    router.action(Topic.LANG, choose)
+    router.keywords("keywords.language", Payload(Topic.LANGUAGE))
+    router.intent(Intent.LANGUAGE, Payload(Topic.LANGUAGE), label="option.language")
     router.menu(State.CHOOSING_LANGUAGE, language_options, "language.prompt")

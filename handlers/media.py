@@ -2,6 +2,8 @@
 
 from bot.conversation import Conversation, Router
 from bot.hotlines import Number
+from bot.payloads import Payload, Topic
+from bot.states import State
 
 
 def report_line(number: Number) -> str:
@@ -18,5 +20,21 @@ async def media(conversation: Conversation, _: str) -> None:
         conversation.say("media.child_report", report_line=report_line(line))
 
 
+async def media_first(conversation: Conversation) -> bool:
+    """A picture or file: say it is not kept; with no words, carry on where they were."""
+    if not conversation.inbound.has_media:
+        return False
+    await media(conversation, "")
+    if conversation.said:
+        return False
+    contact = conversation.contact
+    if contact.state == State.NEW:
+        await conversation.router.run(conversation, Payload(Topic.START))
+    elif contact.state not in (State.CONNECTED, State.QUEUED):
+        await conversation.router.run(conversation, Payload(Topic.MENU))
+    return True
+
+
 def register(router: Router) -> None:
-    router.action("media", media)
+    router.action(Topic.MEDIA, media)
+    router.pre(media_first, group=10)

@@ -19,8 +19,10 @@ from bot.directory.gazetteer import Place, resolve
 from bot.directory.needs import Need
 from bot.directory.search import ServiceCard, language_matches, search_all
 from bot.i18n import normalise
+from bot.payloads import Payload, Topic
 from bot.states import State
 from bot.types import Channel
+from bot.understanding import Intent
 
 PAGE_SIZE = 3
 _PLACE, _MORE = "services_place", "services_more"
@@ -50,17 +52,28 @@ def waiting_for_place(state: State) -> tuple[Need, int] | None:
 
 
 def need_options(_: Conversation) -> Sequence[Option]:
-    needs = [Option(f"services:need:{need.value}", need_label_key(need)) for need in Need]
-    return (*needs, Option("menu", "option.menu"))
+    needs = [Option(need_payload(need), need_label_key(need)) for need in Need]
+    return (*needs, Option(Payload(Topic.MENU), "option.menu"))
+
+
+def need_payload(need: Need) -> Payload:
+    return Payload(Topic.SERVICES, f"need:{need.value}")
 
 
 def place_options(_: Conversation) -> Sequence[Option]:
-    return (Option("services", "referrals.option.other_need"), Option("menu", "option.menu"))
+    return (
+        Option(Payload(Topic.SERVICES), "referrals.option.other_need"),
+        Option(Payload(Topic.MENU), "option.menu"),
+    )
 
 
 def more_options(conversation: Conversation) -> Sequence[Option]:
     waiting = waiting_for_place(conversation.contact.state)
-    more = [Option(f"services:more:{waiting[0].value}", "referrals.option.more")] if waiting else []
+    more = (
+        [Option(Payload(Topic.SERVICES, f"more:{waiting[0].value}"), "referrals.option.more")]
+        if waiting
+        else []
+    )
     return (*more, *place_options(conversation))
 
 
@@ -164,7 +177,13 @@ def _lower_first(text: str) -> str:
 
 
 def register(router: Router) -> None:
-    router.action("services", services)
+    router.action(Topic.SERVICES, services)
+    router.intent(Intent.SHELTER, need_payload(Need.SHELTER), label=need_label_key(Need.SHELTER))
+    router.intent(Intent.LEGAL, need_payload(Need.LEGAL), label=need_label_key(Need.LEGAL))
+    router.intent(Intent.MEDICAL, need_payload(Need.MEDICAL), label=need_label_key(Need.MEDICAL))
+    router.intent(Intent.WAGES, need_payload(Need.LABOUR), label=need_label_key(Need.LABOUR))
+    # No food need in the directory yet: the list of needs is the honest answer.
+    router.intent(Intent.FOOD, Payload(Topic.SERVICES), label="option.services")
     router.menu(State.SERVICES, need_options, "referrals.need.title")
     router.menu(State.SERVICES_NEED, need_options, "referrals.need.title")
     router.text(State.SERVICES_NEED, typed_need)

@@ -3,26 +3,35 @@
 from collections.abc import Sequence
 
 from bot.conversation import Conversation, Option, Router
+from bot.payloads import Payload, Topic
 from bot.states import State
+from bot.understanding import Intent
 
 
 def main_options(conversation: Conversation) -> Sequence[Option]:
-    discreet = "discreet:off" if conversation.contact.discreet else "discreet:on"
-    discreet_key = "option.discreet_off" if conversation.contact.discreet else "option.discreet_on"
+    discreet = conversation.contact.discreet
     return (
-        Option("hotlines", "option.hotlines"),
-        Option("safety", "option.safety"),
-        Option("services", "option.services"),
-        Option("talk", "option.talk"),
-        Option("language", "option.language"),
-        Option(discreet, discreet_key),
+        Option(Payload(Topic.HOTLINES), "option.hotlines"),
+        Option(Payload(Topic.SAFETY), "option.safety"),
+        Option(Payload(Topic.SERVICES), "option.services"),
+        Option(Payload(Topic.TALK), "option.talk"),
+        Option(Payload(Topic.LANGUAGE), "option.language"),
+        Option(
+            Payload(Topic.DISCREET, "off" if discreet else "on"),
+            "option.discreet_off" if discreet else "option.discreet_on",
+        ),
     )
 
 
-async def welcome(conversation: Conversation, _: str) -> None:
-    """Say who we are, how to leave fast and the emergency number; then offer the menu."""
+async def welcome(conversation: Conversation, quiet: str) -> None:
+    """Say who we are, how to leave fast and the emergency number; then offer the menu.
+
+    ``quiet``: only the welcome, because the first message already asked for something.
+    """
     conversation.topic = conversation.topic or "start"
     conversation.say("welcome")
+    if quiet:
+        return
     if conversation.contact.state == State.CHOOSING_LANGUAGE:
         from handlers.language import show_languages
 
@@ -41,7 +50,12 @@ def show_main_menu(conversation: Conversation) -> None:
 
 
 def register(router: Router) -> None:
-    router.action("start", welcome)
-    router.action("menu", menu)
+    router.action(Topic.START, welcome)
+    router.action(Topic.MENU, menu)
+    router.keywords("keywords.menu", Payload(Topic.MENU))
+    router.keywords("keywords.back", Payload(Topic.MENU))
+    router.intent(Intent.MENU, Payload(Topic.MENU), label="option.menu")
+    router.intent(Intent.GREETING, Payload(Topic.START))
+    router.intent(Intent.GREETING, Payload(Topic.TALK), state=State.QUEUED)
     router.menu(State.MAIN_MENU, main_options)
     router.menu(State.NEW, main_options)

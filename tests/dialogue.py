@@ -1,4 +1,10 @@
-"""A person talking to the engine through a recording channel, for scripted dialogues."""
+"""A person talking to the engine through a recording channel, for scripted dialogues.
+
+Everything the bot says lands in one inbox per person, as on a phone: the replies to
+their own messages and anything sent later (queue news, an advocate, a closing
+message). A recording sender is registered for the person's channel, so "nothing was
+sent" is checked where a message would arrive (errbot's TestBot.pop_message).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,31 @@ from collections.abc import Sequence
 
 from bot.helpline import Helpline
 from bot.render import numbered
-from bot.types import Channel, Reply, Turn
+from bot.types import Address, Channel, Reply, Turn
 
 _message_ids = itertools.count(1)
+
+
+class Inbox:
+    """A recording sender: what the help line sends later, by the address it went to."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[Reply]] = {}
+
+    async def send(self, address: Address, replies: Sequence[Reply]) -> bool:
+        self.sent.setdefault(address.value, []).extend(replies)
+        return True
+
+
+def inbox_of(helpline: Helpline, channel: Channel) -> Inbox | None:
+    """The recording inbox for ``channel``; None when a real channel's sender is there."""
+    name = f"test_inbox_{channel}"
+    inbox: Inbox | None = getattr(helpline.senders, name, None)
+    if inbox is None and not helpline.senders.has(channel):
+        inbox = Inbox()
+        setattr(helpline.senders, name, inbox)
+        helpline.senders.register(channel, inbox)
+    return inbox
 
 
 class Person:
@@ -31,6 +59,21 @@ class Person:
         self.country = country
         self.language_code = language_code
         self.turns: list[Turn] = []
+        self._inbox = inbox_of(helpline, channel)
+        self._popped = 0
+
+    @property
+    def pushed(self) -> list[str]:
+        """Messages the help line sent later, outside a reply (as the SMS user reads them)."""
+        if self._inbox is None:
+            return []
+        return [numbered(reply) for reply in self._inbox.sent.get(self.user_id, [])]
+
+    def pop_pushed(self) -> list[str]:
+        """The messages sent later since the last pop."""
+        fresh = self.pushed[self._popped :]
+        self._popped += len(fresh)
+        return fresh
 
     async def send(
         self, text: str = "", *, choice: str | None = None, message_id: str | None = None

@@ -64,7 +64,7 @@ def test_a_number_written_into_a_translation_is_an_error(broken_locales: Path) -
 
 
 def test_a_carrier_opt_out_word_as_exit_word_is_an_error(broken_locales: Path) -> None:
-    po = broken_locales / "en" / "LC_MESSAGES" / "helpline.po"
+    po = broken_locales / "en" / "LC_MESSAGES" / "words.po"
     _edit(po, 'msgstr "exit, bye"', 'msgstr "stop, bye"')
     assert any("carrier keyword" in e for e in check().errors)
 
@@ -76,7 +76,7 @@ def test_flagged_and_stale_hotlines_are_warned_about() -> None:
             "numbers": {
                 "x-1": {
                     "name": "Test",
-                    "kind": "emergency",
+                    "purpose": "emergency",
                     "call": "999",
                     "source": "s",
                     "checked": dt.date(2020, 1, 1),
@@ -99,7 +99,7 @@ def test_a_flagged_number_without_a_reason_is_refused() -> None:
                 "numbers": {
                     "x": {
                         "name": "n",
-                        "kind": "emergency",
+                        "purpose": "emergency",
                         "call": "1",
                         "source": "s",
                         "checked": dt.date(2026, 1, 1),

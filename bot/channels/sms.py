@@ -140,7 +140,7 @@ class SmsChannel:
             log.info("sms opt-in recorded sid=%s", message.sid)
             return []
 
-        country = country_of(message.sender)
+        country = country_of(message.sender, message.from_country)
         turn = await engine.handle(
             Inbound(
                 channel=Channel.SMS,

@@ -10,12 +10,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import phonenumbers
 from fastapi import Request
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot.countries import sim_country
 from bot.i18n import normalise
 from bot.settings import Settings
 
@@ -50,6 +50,8 @@ class SmsMessage:
     sender: str = field(repr=False)
     body: str = field(repr=False)
     media_count: int = 0
+    from_country: str | None = None
+    """Twilio's FromCountry: the country of the sender's number, as Twilio reads it."""
 
     @property
     def keyword(self) -> str:
@@ -101,32 +103,13 @@ def parse_message(form: FormData) -> SmsMessage | None:
         sender=sender,
         body=(_field(form, "Body") or "")[:MAX_BODY],
         media_count=max(media_count, 0),
+        from_country=(_field(form, "FromCountry") or "")[:2].upper() or None,
     )
 
 
-_REGION_PREFIX = 8
-"""'+' and 7 digits: enough to tell the region of any number (NANPA needs 4 digits)."""
-_regions: dict[str, str] = {}
-
-
-def country_of(number: str) -> str | None:
-    """The ISO country code of a phone number, or None when it cannot be told."""
-    # North America shares +1: the area code (three digits) tells the country.
-    prefix = number[:5] if number.startswith("+1") else number[:_REGION_PREFIX]
-    known = _regions.get(prefix)
-    if known is not None:
-        return known
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return None
-    region = phonenumbers.region_code_for_number(parsed)
-    if not region or region == "ZZ":
-        return None
-    if len(_regions) < 100_000:
-        # Only prefixes (never whole numbers) are remembered, and only found regions.
-        _regions[prefix] = region
-    return region
+def country_of(number: str, from_country: str | None = None) -> str | None:
+    """The country of the SIM a number belongs to (a guess of where the person is), or None."""
+    return sim_country(number, from_country)
 
 
 def twiml(bodies: Sequence[str], *, status_url: str | None) -> str:

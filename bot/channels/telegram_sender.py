@@ -9,6 +9,7 @@ failure here costs at most that reply, never the conversation.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -149,6 +150,14 @@ class TelegramSender:
                     now=self._helpline.clock(),
                 )
         return True
+
+    async def typing(self, address: Address) -> None:
+        """Show "typing…" in the person's chat while an advocate writes (Telegram's own action)."""
+        chat_id = int(address.value)
+        with contextlib.suppress(Blocked, DeliveryError):
+            await self.call(
+                chat_id, partial(self.bot.send_chat_action, chat_id=chat_id, action="typing")
+            )
 
     async def wipe(self, chat_id: int, message_ids: Sequence[int]) -> int:
         """Delete these messages from both sides of the chat; return how many were asked."""

@@ -127,9 +127,10 @@ def _read_message(update: Update, message: Message) -> Incoming:
         # forgotten: it travels only as this turn's hidden text, never stored or logged.
         where = location_text(message.location.latitude, message.location.longitude)
         return _private(update, message, Kind.TEXT, text=where, choice="services:place")
-    if any(getattr(message, name, None) for name in _MEDIA_FIELDS):
+    if message.effective_attachment or any(getattr(message, n, None) for n in _MEDIA_FIELDS):
         # The caption is words the person wrote (danger words count there too); the file
-        # itself is never fetched.
+        # itself is never fetched. effective_attachment covers kinds added to the library
+        # after this list was written (live_photo, paid media …).
         return _private(update, message, Kind.MEDIA, text=message.caption or "")
     return Incoming(Kind.IGNORED, update.update_id)
 

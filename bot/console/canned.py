@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.hotlines import Country, Number, directory
-from bot.i18n import DEFAULT_LANGUAGE, Catalogue, catalogue
+from bot.hotlines import Country, Number, directory, line_params
+from bot.i18n import DEFAULT_LANGUAGE, Catalogue, catalogue, without_sentences
+from bot.line_words import line_placeholders
 
 PREFIX = "canned."
 
@@ -30,25 +31,24 @@ def _country(code: str, default: str) -> Country:
     return directory().country(code, default)
 
 
-def _dial(number: Number | None) -> str:
-    return number.dial if number is not None else "-"
-
-
-def params(words: Catalogue, country: Country) -> dict[str, str]:
-    """The placeholders a canned reply may use, filled from the hotline directory."""
-    return {
-        "emergency": _dial(country.urgent_number()),
-        "hotline": _dial(country.main_line()),
-        "child_line": _dial(country.child_line()),
-        "exit_word": words.first_word("keywords.exit"),
-        "leave_word": words.first_word("keywords.leave_queue"),
-        "country": words.country_name(country.code),
-    }
+def params(words: Catalogue, country: Country) -> dict[str, str | None]:
+    """The placeholders a canned reply may use; None for a line the country lacks."""
+    return (
+        line_params(words, country, directory())
+        | {
+            "exit_word": words.first_word("keywords.exit"),
+            "leave_word": words.first_word("keywords.leave_queue"),
+        }
+        | line_placeholders(words, country)
+    )
 
 
 def canned_text(key: str, language: str, country_code: str, default_country: str) -> str:
     words = catalogue(language)
-    return words.raw(key).format_map(_Fill(params(words, _country(country_code, default_country))))
+    values = params(words, _country(country_code, default_country))
+    missing = {name for name, value in values.items() if value is None}
+    template = without_sentences(words.raw(key), missing, language)
+    return template.format_map(_Fill({k: v for k, v in values.items() if v is not None}))
 
 
 class _Fill(dict[str, str]):
@@ -92,13 +92,11 @@ def hotline_card(
     """The country's emergency number and help lines, worded as the person's own menu words them."""
     words = catalogue(language)
     country = _country(country_code, default_country)
-    name = words.country_name(country.code)
-    lines = [words.text("hotlines.title", discreet=discreet, country=name)]
-    emergency = country.shown_emergency()
-    if emergency is not None:
-        lines.append(words.text("hotlines.emergency", discreet=discreet, number=emergency.dial))
-    shown = country.shown_lines()
-    lines.extend(_number_line(words, number, discreet) for number in shown)
-    if emergency is None and not shown:
-        return words.text("hotlines.none", discreet=discreet, country=name)
+    values = line_params(words, country, directory())
+    name = values["country"] or ""
+    emergency = words.text("hotlines.emergency", discreet=discreet, number=values["emergency"])
+    if not country.known:
+        return "\n".join((words.text("hotlines.none", discreet=discreet, country=name), emergency))
+    lines = [words.text("hotlines.title", discreet=discreet, country=name), emergency]
+    lines.extend(_number_line(words, number, discreet) for number in country.shown_lines())
     return "\n".join(lines)

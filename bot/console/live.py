@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
+import hmac
 import json
 import logging
 from typing import Any
@@ -21,12 +23,40 @@ from bot.accounts import list_advocates, mark_online
 from bot.console import auth
 from bot.console.audit import record
 from bot.console.canned import canned_keys, canned_replies, canned_text, hotline_card
+from bot.console.frames import (
+    Active,
+    Claim,
+    Close,
+    DirectoryCard,
+    DirectorySearch,
+    Got,
+    Hello,
+    PageFrame,
+    Send,
+    SendCanned,
+    SendCard,
+    Transfer,
+    Typing,
+    parse_frame,
+)
 from bot.directory import Need, ServiceCard, render_card, resolve, search
 from bot.directory.cards import hours_text
 from bot.helpline import Helpline
 from bot.i18n import Catalogue, catalogue
-from bot.queue import OUTCOME_CODES, QueueEntry, TicketError
-from bot.relay import QUEUE_TOPIC, Event, ticket_topic
+from bot.queue import OUTCOME_CODES, QueueEntry, TicketError, clean_text
+from bot.relay import (
+    QUEUE_TOPIC,
+    Ack,
+    Closed,
+    Handover,
+    Left,
+    Missed,
+    PersonMessage,
+    Replay,
+    Transferred,
+    parse_ticket_event,
+    ticket_topic,
+)
 from bot.states import TicketStatus
 
 log = logging.getLogger(__name__)
@@ -34,7 +64,6 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 20.0
 ONLINE_FOR = dt.timedelta(seconds=60)
 HELLO_TIMEOUT_SECONDS = 10.0
-MAX_FRAME = 20_000
 MAX_REPLY = 1_600
 """Longest advocate message: ten SMS segments; longer texts arrive broken on basic phones."""
 ADVOCATE_OUTCOMES = tuple(code for code in OUTCOME_CODES if code not in ("expired", "left"))
@@ -57,6 +86,13 @@ class ConsoleSocket:
         self._found: dict[int, dict[str, str]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._close_code = 1000
+        # Opaque ticket references: the page never sees a database id it could walk.
+        self._ref_key = hmac.new(
+            helpline.settings.secret_key.get_secret_value().encode(),
+            f"console-ticket-ref:{staff.id}".encode(),
+            hashlib.sha256,
+        ).digest()
+        self._tickets: dict[str, int] = {}
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -95,9 +131,8 @@ class ConsoleSocket:
                 frame = await self.socket.receive_text()
         except (TimeoutError, WebSocketDisconnect):
             return False
-        message = _parse(frame)
-        token = message.get("csrf") if message else None
-        return isinstance(token, str) and auth.csrf_matches(token, self.staff.csrf_token)
+        message = parse_frame(frame)
+        return isinstance(message, Hello) and auth.csrf_matches(message.csrf, self.staff.csrf_token)
 
     async def _read(self) -> None:
         while True:
@@ -105,7 +140,7 @@ class ConsoleSocket:
                 frame = await self.socket.receive_text()
             except WebSocketDisconnect:
                 return
-            message = _parse(frame)
+            message = parse_frame(frame)
             if message is None:
                 continue
             staff = await auth.staff_for(self.helpline, self._token, touch=True)
@@ -118,8 +153,8 @@ class ConsoleSocket:
                 self.send(
                     {
                         "type": "error",
-                        "ticket": message.get("ticket"),
-                        "ref": message.get("ref"),
+                        "ticket": getattr(message, "ticket", None),
+                        "ref": getattr(message, "ref", None),
                         "message": str(error),
                     }
                 )
@@ -131,7 +166,11 @@ class ConsoleSocket:
                 with contextlib.suppress(Exception):
                     await self.socket.close(code=self._close_code)
                 return
-            await self.socket.send_json(frame)
+            try:
+                # ASCII JSON: a lone surrogate becomes an escape, never an encoding error.
+                await self.socket.send_text(json.dumps(frame))
+            except (TypeError, ValueError):
+                log.warning("console frame could not be written type=%s", frame.get("type"))
 
     def send(self, frame: dict[str, Any]) -> None:
         self._outbox.put_nowait(frame)
@@ -196,18 +235,34 @@ class ConsoleSocket:
         )
         for entry in entries:
             if entry.id in mine and entry.id not in self._followed:
+                # The database says this chat is ours: only now may its messages reach us.
                 await self._follow(entry.id)
                 self.send(await self._opened(entry))
+                await self.helpline.queue.replay(entry.id)
         for ticket_id in list(self._followed):
             if ticket_id not in mine:
                 self._unfollow(ticket_id)
-                self.send({"type": "ended", "ticket": ticket_id, "reason": "gone"})
+                self.send({"type": "ended", "ticket": self._ref(ticket_id), "reason": "gone"})
+
+    def _ref(self, ticket_id: int) -> str:
+        """The opaque reference the page uses for a ticket (stable for this advocate)."""
+        digest = hmac.new(self._ref_key, str(ticket_id).encode(), hashlib.sha256).hexdigest()
+        ref = "t" + digest[:20]
+        self._tickets[ref] = ticket_id
+        return ref
+
+    def _ticket_id(self, ref: str) -> int:
+        """The ticket behind a reference this socket handed out; anything else is refused."""
+        ticket_id = self._tickets.get(ref)
+        if ticket_id is None:
+            raise TicketError("no such chat")
+        return ticket_id
 
     def _ticket_json(
         self, entry: QueueEntry, now: dt.datetime, names: dict[int | None, str]
     ) -> dict[str, Any]:
         return {
-            "id": entry.id,
+            "id": self._ref(entry.id),
             "alias": entry.public_alias,
             "language": entry.language,
             "channel": entry.channel,
@@ -227,7 +282,7 @@ class ConsoleSocket:
         return {
             "type": "opened",
             "ticket": {
-                "id": entry.id,
+                "id": self._ref(entry.id),
                 "alias": entry.public_alias,
                 "language": entry.language,
                 "channel": entry.channel,
@@ -251,7 +306,7 @@ class ConsoleSocket:
     # --- one chat --------------------------------------------------------------------
 
     async def _follow(self, ticket_id: int) -> None:
-        """Subscribe to a chat before it is claimed, so no message can slip past."""
+        """Subscribe to a chat that the database says is this advocate's."""
         ready = asyncio.Event()
         self._followed[ticket_id] = asyncio.create_task(
             self._pump_ticket(ticket_id, ready), name="console-ticket"
@@ -268,21 +323,46 @@ class ConsoleSocket:
         try:
             async with self.helpline.relay.subscribe(ticket_topic(ticket_id)) as events:
                 ready.set()
-                async for event in events:
-                    if self._on_ticket_event(ticket_id, event):
+                async for raw in events:
+                    event = parse_ticket_event(raw)
+                    if event is not None and await self._on_ticket_event(ticket_id, event):
                         return
         finally:
             ready.set()
 
-    def _on_ticket_event(self, ticket_id: int, event: Event) -> bool:
+    async def _on_ticket_event(
+        self, ticket_id: int, event: PersonMessage | Missed | Handover | Transferred | Any
+    ) -> bool:
         """Pass a chat event to the page; True when the chat has ended for this advocate."""
-        kind = event.get("type")
-        if kind == "message" and event.get("from") == "person":
-            self.send({"type": "message", "ticket": ticket_id, "text": str(event.get("text", ""))})
-        elif kind in ("closed", "left") or (
-            kind == "transferred" and event.get("to") != self.staff.id
+        ref = self._ref(ticket_id)
+        if isinstance(event, PersonMessage | Missed | Handover):
+            # Checked again on delivery: only the advocate holding the chat now sees it.
+            if await self.helpline.queue.holder(ticket_id) != self.staff.id:
+                return False
+            if isinstance(event, PersonMessage):
+                self.send(
+                    {
+                        "type": "message",
+                        "ticket": ref,
+                        "id": event.id,
+                        "text": clean_text(event.text),
+                        "cut": event.cut,
+                    }
+                )
+            elif isinstance(event, Missed):
+                self.send({"type": "missed", "ticket": ref, "count": event.count})
+            elif event.to == self.staff.id:
+                lines = [[who, clean_text(text)] for who, text in event.lines]
+                notes = clean_text(event.notes)
+                self.send({"type": "handover", "ticket": ref, "lines": lines, "notes": notes})
+            return False
+        if isinstance(event, Closed | Left) or (
+            isinstance(event, Transferred) and event.to != self.staff.id
         ):
-            self.send({"type": "ended", "ticket": ticket_id, "reason": kind})
+            reason = event.kind
+            if isinstance(event, Transferred) and event.to is None and event.by is None:
+                reason = "requeued"
+            self.send({"type": "ended", "ticket": ref, "reason": reason})
             self._followed.pop(ticket_id, None)
             self._found.pop(ticket_id, None)
             return True
@@ -290,47 +370,61 @@ class ConsoleSocket:
 
     # --- actions ---------------------------------------------------------------------
 
-    async def _act(self, message: dict[str, Any]) -> None:
-        kind = message.get("type")
-        ticket_id = message.get("ticket")
-        if kind == "active":
+    async def _act(self, message: PageFrame) -> None:
+        if isinstance(message, Hello | Active):
             return
-        if not isinstance(ticket_id, int):
+        if isinstance(message, Claim):
+            await self._claim(message.ticket)
             return
-        if kind == "claim":
-            await self._claim(ticket_id)
-        elif kind == "send":
-            text = message.get("text")
-            if isinstance(text, str) and text.strip():
-                await self._deliver(ticket_id, text[:MAX_REPLY], message.get("ref"))
-        elif kind == "canned":
-            await self._canned(ticket_id, message.get("key"), message.get("ref"))
-        elif kind == "card":
-            await self._card(ticket_id, message.get("ref"))
-        elif kind == "directory_search":
-            await self._directory_search(ticket_id, message.get("need"), message.get("place"))
-        elif kind == "directory_card":
-            await self._directory_card(ticket_id, message.get("service"), message.get("ref"))
-        elif kind == "transfer":
-            await self._transfer(ticket_id, message.get("to"))
-        elif kind == "close":
-            await self._close(ticket_id, message.get("outcomes"))
+        ticket_id = self._ticket_id(message.ticket)
+        if isinstance(message, Send):
+            text = clean_text(message.text)
+            if len(text) > MAX_REPLY:
+                raise TicketError(
+                    f"not sent: the message is {len(text)} characters, the limit is {MAX_REPLY}"
+                )
+            if text.strip():
+                await self._deliver(ticket_id, text, message.ref)
+        elif isinstance(message, SendCanned):
+            await self._canned(ticket_id, message.key, message.ref)
+        elif isinstance(message, SendCard):
+            await self._card(ticket_id, message.ref)
+        elif isinstance(message, DirectorySearch):
+            await self._directory_search(ticket_id, message.need, message.place)
+        elif isinstance(message, DirectoryCard):
+            await self._directory_card(ticket_id, message.service, message.ref)
+        elif isinstance(message, Transfer):
+            await self._transfer(ticket_id, message)
+        elif isinstance(message, Close):
+            await self._close(ticket_id, message.outcomes)
+        elif isinstance(message, Got):
+            if await self.helpline.queue.holder(ticket_id) == self.staff.id:
+                await self.helpline.queue.acknowledge(ticket_id, message.id)
+        elif isinstance(message, Typing):
+            await self.helpline.queue.typing(ticket_id=ticket_id, advocate_id=self.staff.id)
 
-    async def _claim(self, ticket_id: int) -> None:
+    async def _claim(self, ref: str) -> None:
+        ticket_id = self._ticket_id(ref)
         entries = await self.helpline.queue.entries()
         holding = sum(1 for e in entries if e.advocate_id == self.staff.id)
         if holding >= await self._max_chats():
             raise TicketError("you already hold as many chats as you can")
-        await self._follow(ticket_id)
         try:
             await self.helpline.queue.claim(ticket_id=ticket_id, advocate_id=self.staff.id)
         except TicketError:
-            self._unfollow(ticket_id)
+            await record(
+                self.helpline, action="claim_failed", advocate_id=self.staff.id, ticket_id=ticket_id
+            )
             raise TicketError("another advocate took this chat") from None
         await record(self.helpline, action="claim", advocate_id=self.staff.id, ticket_id=ticket_id)
+        # Subscribe only now that the claim is ours in the database; what the person
+        # wrote in between is held by the queue and sent again on replay.
         entry = next((e for e in await self.helpline.queue.entries() if e.id == ticket_id), None)
-        if entry is not None:
+        if entry is not None and entry.advocate_id == self.staff.id:
+            if ticket_id not in self._followed:
+                await self._follow(ticket_id)
             self.send(await self._opened(entry))
+            await self.helpline.queue.replay(ticket_id)
 
     async def _max_chats(self) -> int:
         advocates = await list_advocates(self.helpline.sessions)
@@ -353,7 +447,7 @@ class ConsoleSocket:
                 detail=detail,
             )
         # Only now: "sent" tells the page everything about this action is done.
-        self.send({"type": "sent", "ticket": ticket_id, "ref": ref, "ok": ok})
+        self.send({"type": "sent", "ticket": self._ref(ticket_id), "ref": ref, "ok": ok})
 
     async def _entry(self, ticket_id: int) -> QueueEntry:
         for entry in await self.helpline.queue.entries():
@@ -361,8 +455,8 @@ class ConsoleSocket:
                 return entry
         raise TicketError("ticket is not open")
 
-    async def _canned(self, ticket_id: int, key: object, ref: object) -> None:
-        if not isinstance(key, str) or key not in canned_keys():
+    async def _canned(self, ticket_id: int, key: str, ref: object) -> None:
+        if key not in canned_keys():
             raise TicketError("no such canned reply")
         entry = await self._entry(ticket_id)
         text = canned_text(
@@ -381,23 +475,22 @@ class ConsoleSocket:
         )
         await self._deliver(ticket_id, text, ref)
 
-    async def _directory_search(self, ticket_id: int, need: object, typed: object) -> None:
+    async def _directory_search(self, ticket_id: int, need: str, typed: str) -> None:
         """Search the referral directory near a place the advocate typed, for one of their chats.
 
         The place is used for this search only: it is not stored, logged, audited or put
         into an error, and the page is told "not recognised" without echoing it.
         """
         entry = await self._entry(ticket_id)
-        if not isinstance(need, str) or need not in tuple(Need):
+        ref = self._ref(ticket_id)
+        if need not in tuple(Need):
             raise TicketError("choose a kind of help")
-        text = typed[:MAX_PLACE] if isinstance(typed, str) else ""
+        text = typed[:MAX_PLACE]
         # The first lookup builds the gazetteer's index (seconds): keep it off the event loop.
         place = await asyncio.to_thread(resolve, text, country=entry.country)
         if place is None:
             self._found.pop(ticket_id, None)
-            self.send(
-                {"type": "directory", "ticket": ticket_id, "results": [], "error": UNKNOWN_PLACE}
-            )
+            self.send({"type": "directory", "ticket": ref, "results": [], "error": UNKNOWN_PLACE})
             return
         now = self.helpline.clock()
         cards = await search(
@@ -427,23 +520,22 @@ class ConsoleSocket:
         person = catalogue(entry.language)
         results = [_result(card, own, person, entry.channel) for card in cards]
         self._found[ticket_id] = {r["service"]: r["person"] for r in results}
-        self.send({"type": "directory", "ticket": ticket_id, "results": results, "note": note})
+        self.send({"type": "directory", "ticket": ref, "results": results, "note": note})
 
-    async def _directory_card(self, ticket_id: int, service: object, ref: object) -> None:
+    async def _directory_card(self, ticket_id: int, service: str, ref: object) -> None:
         """Send one service from this chat's last search to the person, in their language."""
         await self._entry(ticket_id)
         found = self._found.get(ticket_id, {})
-        if not isinstance(service, str) or service not in found:
+        if service not in found:
             raise TicketError("that service is not in this chat's search results: search again")
         # The service would hint where the person is: the audit says only that a card went.
         await self._deliver(ticket_id, found[service], ref, audit=("directory_card", ""))
 
-    async def _transfer(self, ticket_id: int, to: object) -> None:
-        target = to if isinstance(to, int) else None
+    async def _transfer(self, ticket_id: int, message: Transfer) -> None:
         await self.helpline.queue.transfer(
             ticket_id=ticket_id,
             advocate_id=self.staff.id,
-            to_advocate=target,
+            to_advocate=message.to,
             supervisor=self.staff.supervises,
         )
         await record(
@@ -451,17 +543,37 @@ class ConsoleSocket:
             action="transfer",
             advocate_id=self.staff.id,
             ticket_id=ticket_id,
-            detail="queue" if target is None else f"advocate:{target}",
+            detail="queue" if message.to is None else f"advocate:{message.to}",
         )
+        if message.to is not None and (message.lines or message.notes):
+            handover = Handover(to=message.to, lines=tuple(message.lines), notes=message.notes)
+            task = asyncio.create_task(self._hand_over(ticket_id, handover), name="handover")
+            self._tasks.append(task)
 
-    async def _close(self, ticket_id: int, outcomes: object) -> None:
-        codes = [c for c in outcomes if isinstance(c, str)] if isinstance(outcomes, list) else []
-        if not codes or any(code not in ADVOCATE_OUTCOMES for code in codes):
+    async def _hand_over(self, ticket_id: int, handover: Handover) -> None:
+        """Offer the transcript and notes to the receiving page until it has them, for a while."""
+        relay = self.helpline.relay
+        topic = ticket_topic(ticket_id)
+        async with relay.subscribe(topic) as events:
+            await relay.publish(topic, handover.event())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.helpline.queue.hold_seconds):
+                    async for raw in events:
+                        event = parse_ticket_event(raw)
+                        if isinstance(event, Replay):
+                            await relay.publish(topic, handover.event())
+                        elif (isinstance(event, Ack) and event.id == "handover") or isinstance(
+                            event, Closed | Left
+                        ):
+                            return
+
+    async def _close(self, ticket_id: int, outcomes: list[str]) -> None:
+        if not outcomes or any(code not in ADVOCATE_OUTCOMES for code in outcomes):
             raise TicketError("choose at least one outcome")
         await self.helpline.queue.close(
             ticket_id=ticket_id,
             advocate_id=self.staff.id,
-            outcomes=codes,
+            outcomes=outcomes,
             supervisor=self.staff.supervises,
         )
         await record(
@@ -469,7 +581,7 @@ class ConsoleSocket:
             action="close",
             advocate_id=self.staff.id,
             ticket_id=ticket_id,
-            detail=",".join(codes),
+            detail=",".join(outcomes),
         )
 
 
@@ -490,16 +602,6 @@ def _result(card: ServiceCard, own: Catalogue, person: Catalogue, channel: str) 
         "person": render_card(card, person, channel),
         "own": render_card(card, own, channel),
     }
-
-
-def _parse(frame: str) -> dict[str, Any] | None:
-    if len(frame) > MAX_FRAME:
-        return None
-    try:
-        message = json.loads(frame)
-    except ValueError:
-        return None
-    return message if isinstance(message, dict) else None
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -6,7 +6,7 @@ left by the old code are closed first, keeping each person's oldest ticket (thei
 place in line) and erasing the duplicates' sealed reply address.
 
 Revision ID: 0003_ops
-Revises: 0002
+Revises: 0003_countries
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_ops"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003_countries"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

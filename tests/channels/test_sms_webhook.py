@@ -82,7 +82,7 @@ async def test_a_full_conversation_in_english_by_sms(
 ) -> None:
     person = phone(client, twilio_fake, US_NUMBER)
     replies = await person.text("hello")
-    assert "anonymous" in replies[0] and "911" in replies[0]
+    assert "This is a help line" in replies[0] and "911" in replies[0]
     assert "1 Hotline numbers" in replies[1] and "4 Talk to a person" in replies[1]
 
     replies = await person.text("1")
@@ -189,7 +189,7 @@ async def test_forged_unsigned_altered_and_wrong_url_requests_are_refused_and_ch
     assert twilio_fake.attempts == {"create": 0, "delete": 0}
     # The same message, properly signed, is new to the bot: the forgeries left no trace.
     replies = await person.text("hello", sid=sid)
-    assert "anonymous" in replies[0]
+    assert "This is a help line" in replies[0]
 
 
 async def test_forged_status_callback_is_refused(
@@ -282,7 +282,7 @@ async def test_opt_in_words_are_conversation_for_someone_who_never_opted_out(
 ) -> None:
     person = phone(client, twilio_fake, US_NUMBER)
     replies = await person.text("start")
-    assert "anonymous" in replies[0]
+    assert "This is a help line" in replies[0]
     await person.text("4")  # talk to a person: asks for consent
     replies = await person.text("yes")
     assert replies  # "yes" answers the bot's question; it is not swallowed

@@ -249,7 +249,7 @@ async def test_a_connected_console_is_online_and_an_idle_one_is_signed_out(
         await person.send(choice="talk")
         joined = " ".join(await person.send(choice="talk:yes"))
         assert "in line" in joined
-        assert "No advocate is online" not in joined
+        assert "No one from our team is free" not in joined
         console.clock.advance(minutes=console.helpline.settings.console_idle_logout_minutes + 1)
         await socket.send(json.dumps({"type": "active"}))
         frames = []
@@ -261,4 +261,4 @@ async def test_a_connected_console_is_online_and_an_idle_one_is_signed_out(
     later = Person(console.helpline, country="US")
     await later.send("hello")
     await later.send(choice="talk")
-    assert "No advocate is online" in " ".join(await later.send(choice="talk:yes"))
+    assert "No one from our team is free" in " ".join(await later.send(choice="talk:yes"))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
 
-from bot.accounts import TOTP_PURPOSE, add_advocate
+from bot.accounts import TOTP_PURPOSE, add_advocate, mark_online
 from bot.helpline import Helpline
 from bot.models import Contact, Ticket
 from bot.queue import TicketError, send_queue_updates
@@ -67,7 +68,7 @@ async def test_two_advocates_claiming_together_exactly_one_wins(
         async with helpline.sessions() as session:
             ticket = await session.get(Ticket, ticket_id)
         assert ticket is not None and ticket.advocate_id == won[0].advocate_id
-        connected = [t for t in phone.texts(person.user_id) if "now talking with an advocate" in t]
+        connected = [t for t in phone.texts(person.user_id) if "now talking with a trained person" in t]
         assert len(connected) == 1
 
 
@@ -83,7 +84,7 @@ async def test_closing_sends_one_message_then_nothing_more(
         helpline.queue.close(ticket_id=ticket_id, advocate_id=ana, outcomes=["misuse"]),
         return_exceptions=True,
     )
-    closing = [t for t in phone.texts(person.user_id) if "ended the chat" in t]
+    closing = [t for t in phone.texts(person.user_id) if "chat has ended" in t]
     assert len(closing) == 1
     with pytest.raises(TicketError):
         await helpline.queue.send_to_person(ticket_id=ticket_id, advocate_id=ana, text="still?")
@@ -106,6 +107,7 @@ async def test_only_the_owner_or_a_supervisor_may_transfer_or_close(
         await helpline.queue.transfer(ticket_id=ticket_id, advocate_id=bea, to_advocate=bea)
     with pytest.raises(TicketError):
         await helpline.queue.close(ticket_id=ticket_id, advocate_id=bea, outcomes=["misuse"])
+    await mark_online(helpline.sessions, bea, clock.now + dt.timedelta(minutes=1))
     await helpline.queue.transfer(
         ticket_id=ticket_id, advocate_id=sam, to_advocate=bea, supervisor=True
     )
@@ -165,7 +167,7 @@ async def test_the_leave_word_ends_a_live_chat_as_the_consent_message_promises(
         assert (await asyncio.wait_for(chat.get(), 5))["type"] == "message"
         replies = await person.send("LEAVE")
         assert (await asyncio.wait_for(chat.get(), 5))["type"] == "left"
-    assert any("You left the line." in reply for reply in replies)
+    assert any("You stopped waiting." in reply for reply in replies)
     async with helpline.sessions() as session:
         ticket = await session.get(Ticket, ticket_id)
         assert ticket is not None and ticket.status == TicketStatus.CLOSED

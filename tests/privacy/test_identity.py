@@ -146,7 +146,7 @@ async def test_delete_erases_the_person_their_place_in_line_and_their_chat_ids(
         (ticket,) = (await session.exec(select(Ticket))).all()
     assert ticket.status == TicketStatus.CLOSED
     assert ticket.address_ciphertext is None and ticket.contact_alias is None
-    assert "anonymous" in (await person.send("hello"))[0]
+    assert "This is a help line" in (await person.send("hello"))[0]
 
 
 async def test_counts_under_five_are_never_shown(helpline: Helpline, clock: FrozenClock) -> None:

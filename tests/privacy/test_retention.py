@@ -40,7 +40,7 @@ async def test_a_persons_state_is_forgotten_a_day_after_their_last_message(
     assert (await purge(helpline)).contacts == 1
     assert await _rows(helpline, Contact) == []
     # Writing again is a first contact: the welcome, not the old menu.
-    assert "anonymous" in (await person.send("hello"))[0]
+    assert "This is a help line" in (await person.send("hello"))[0]
 
 
 async def test_a_chat_left_open_is_closed_silently_and_its_address_erased(

@@ -96,7 +96,7 @@ async def _conversation(cluster: Cluster, name: str) -> tuple[AdvocateConsole, P
     ticket = await advocate.waiting_ticket()
     mark = await advocate.act(type="claim", ticket=ticket)
     await frames.wait(lambda f: f.get("type") == "opened", after=mark)
-    await person.pushed("talking with an advocate")
+    await person.pushed("talking with a trained person")
     return advocate, person, ticket
 
 
@@ -187,11 +187,11 @@ async def test_postgres_cut_mid_conversation_loses_nobody(cluster: Cluster) -> N
         # Nobody who was waiting was lost: the queued person is still there to claim.
         assert advocate.frames is not None
         mark = await advocate.act(type="close", ticket=ticket, outcomes=["hotline_given"])
-        await person.pushed("ended the chat")
+        await person.pushed("chat has ended")
         await advocate.frames.wait(lambda f: f.get("type") == "ended", after=mark)
         mark = await advocate.act(type="claim", ticket=queued)
         await advocate.frames.wait(lambda f: f.get("type") == "opened", after=mark)
-        await waiting.pushed("talking with an advocate")
+        await waiting.pushed("talking with a trained person")
     finally:
         await waiting.frames.close()
         await person.frames.close()

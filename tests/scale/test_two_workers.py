@@ -49,7 +49,7 @@ async def test_person_on_one_worker_chats_with_advocate_on_the_other(
 
         mark = await advocate.act(type="claim", ticket=ticket)
         await frames.wait(lambda f: f.get("type") == "opened", after=mark)
-        await person.pushed("talking with an advocate")
+        await person.pushed("talking with a trained person")
 
         canary = f"person-canary-{secrets.token_hex(6)}"
         await person.say(f"I need somewhere safe tonight {canary}")
@@ -63,7 +63,7 @@ async def test_person_on_one_worker_chats_with_advocate_on_the_other(
         assert reply in await person.pushed(reply)
 
         await advocate.act(type="close", ticket=ticket, outcomes=["safety_planning"])
-        await person.pushed("ended the chat")
+        await person.pushed("chat has ended")
     finally:
         await person.frames.close()
         await advocate.close()
@@ -99,7 +99,7 @@ async def test_claim_race_across_workers_has_exactly_one_winner(
             outcomes.append(frame["type"])
         assert sorted(outcomes) == ["error", "opened"]
         # The person hears "connected" once, from whichever worker won.
-        await person.pushed("talking with an advocate")
+        await person.pushed("talking with a trained person")
         await asyncio.sleep(0.5)
         connected = [
             f for f in person.frames.seen if f.get("pushed") and "advocate" in str(f["replies"])

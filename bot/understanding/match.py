@@ -1,0 +1,204 @@
+"""Score a message against each intent's phrases, in one language, offline.
+
+Each intent's phrases come from the catalogue key ``intent.<name>`` (words.po) of the
+person's language, plus English. A phrase matches when its word stems appear in the
+message in order (a word or two may come between); Chinese and Thai phrases match as
+substrings. A long word typed with a slip (rapidfuzz ratio) still counts, except for
+intents in ``NEVER_GUESSED``. Longer phrases score higher; a tie between two topics is a
+question to ask, not a guess to make.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+from bot.i18n import Catalogue, catalogue
+from bot.understanding.intents import (
+    CLEAR_CHOICE,
+    NEVER_GUESSED,
+    PRIORITY,
+    Intent,
+)
+from bot.understanding.text import fold, has_marks, stems, tokens, unspaced
+
+MAX_GAP = 2
+"""Words allowed between two words of a phrase ("took my passport" ~ "took away my passport")."""
+FUZZY_MIN_LENGTH = 6
+FUZZY_RATIO = 86.0
+_PUNCTUATION = " .,!?¡¿;:'\"()。！？，、،؟…~"
+EXIT_KEYS = {Intent.EXIT: "keywords.exit", Intent.FORGET: "keywords.forget"}
+
+
+@dataclass(frozen=True, slots=True)
+class Meaning:
+    intent: Intent | None = None
+    other: Intent | None = None
+    """A second intent as likely as the first: ask which."""
+    confirm: Intent | None = None
+    """Almost an exit or forget word: ask before acting."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    intent: Intent
+    words: tuple[str, ...]
+    raw: tuple[str, ...]
+    substring: str | None
+
+
+MARKED_LANGUAGES = frozenset({"vi"})
+"""Languages whose accents change the word: matched with them when the person typed them."""
+SHORT_WORD = 4
+"""Words this short are matched as typed, not by stem ("меня" and "меню" share a stem)."""
+
+
+@cache
+def _lexicon(language: str, marked: bool = False) -> tuple[_Phrase, ...]:
+    words = catalogue(language)
+    sources = [(words, language)]
+    if words.fallback is not None:
+        sources.append((words.fallback, words.fallback.language.code))
+    phrases: list[_Phrase] = []
+    for source, code in sources:
+        for intent in Intent:
+            if intent in NEVER_GUESSED:
+                continue  # reached only by the exact keyword or a confirming question
+            for phrase in _entries(source, f"intent.{intent.value}"):
+                folded = fold(phrase, keep_marks=marked and code == language)
+                if unspaced(folded):
+                    phrases.append(_Phrase(intent, (), (), folded.replace(" ", "")))
+                else:
+                    raw = tuple(tokens(folded))
+                    phrases.append(_Phrase(intent, stems(list(raw), code), raw, None))
+    return tuple(phrases)
+
+
+def _entries(words: Catalogue, key: str) -> list[str]:
+    entry = words.entries.get(key)
+    return [part.strip() for part in entry.text.split(",") if part.strip()] if entry else []
+
+
+def understand(text: str, words: Catalogue) -> Meaning:
+    """What ``text`` most likely asks for; empty when nothing is clear enough."""
+    folded = fold(text)
+    if not folded:
+        return Meaning()
+    confirm = _near_exit(folded, words)
+    if confirm is not None:
+        return Meaning(confirm=confirm)
+    language = words.language.code
+    marked = language in MARKED_LANGUAGES and has_marks(text)
+    if marked:
+        folded = fold(text, keep_marks=True)
+    raw = tokens(folded)
+    message = _Message(
+        stems=stems(raw, language),
+        english=stems(raw, "en"),
+        raw=tuple(raw),
+        squeezed=folded.replace(" ", ""),
+    )
+    scores: dict[Intent, float] = {}
+    for phrase in _lexicon(language, marked):
+        score = _score(phrase, message)
+        if score > scores.get(phrase.intent, 0.0):
+            scores[phrase.intent] = score
+    short = len(raw) <= 2 if not unspaced(folded) else len(message.squeezed) <= 4
+    return _decide(scores, short=short)
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    stems: tuple[str, ...]
+    english: tuple[str, ...]
+    raw: tuple[str, ...]
+    squeezed: str
+
+
+def _score(phrase: _Phrase, message: _Message) -> float:
+    if phrase.substring is not None:
+        if phrase.intent in CLEAR_CHOICE:
+            # "是", "好", "ได้" sit inside most sentences: only a reply of nearly that word.
+            whole = message.squeezed.strip(_PUNCTUATION)
+            fits = whole.startswith(phrase.substring) and len(whole) <= len(phrase.substring) + 3
+            return float(len(phrase.substring)) if fits else 0.0
+        return float(len(phrase.substring)) if phrase.substring in message.squeezed else 0.0
+    fuzzy = phrase.intent not in NEVER_GUESSED
+    for candidate in (message.stems, message.english):
+        found = _in_order(phrase, candidate, message.raw, fuzzy=fuzzy)
+        if found:
+            return 2.0 * len(phrase.words) + (1.0 if found == "exact" else 0.5)
+    return 0.0
+
+
+def _in_order(
+    phrase: _Phrase, stems_: tuple[str, ...], raw: tuple[str, ...], *, fuzzy: bool
+) -> str | None:
+    if not phrase.words:
+        return None
+    exact = True
+    position, last = 0, -1
+    for index, wanted in enumerate(phrase.words):
+        limit = len(stems_) if last < 0 else min(len(stems_), last + 2 + MAX_GAP)
+        hit = None
+        for at in range(position, limit):
+            short = len(phrase.raw[index]) <= SHORT_WORD
+            if (raw[at] == phrase.raw[index]) if short else (stems_[at] == wanted):
+                hit = at
+                break
+            if fuzzy and _close(phrase.raw[index], raw[at]):
+                hit, exact = at, False
+                break
+        if hit is None:
+            return None
+        position, last = hit + 1, hit
+    return "exact" if exact else "fuzzy"
+
+
+def _close(wanted: str, typed: str) -> bool:
+    if len(wanted) < FUZZY_MIN_LENGTH or len(typed) < FUZZY_MIN_LENGTH - 1:
+        return False
+    return fuzz.ratio(wanted, typed) >= FUZZY_RATIO
+
+
+def _decide(scores: dict[Intent, float], *, short: bool) -> Meaning:
+    if not scores:
+        return Meaning()
+    for urgent in PRIORITY:
+        if urgent in scores:
+            return Meaning(intent=urgent)
+    ranked = sorted(scores.items(), key=lambda item: -item[1])
+    topics = [(intent, score) for intent, score in ranked if intent not in CLEAR_CHOICE]
+    small = [(intent, score) for intent, score in ranked if intent in CLEAR_CHOICE]
+    # "yes", "hello" win over weaker topic words, or as a reply of a word or two
+    # ("sigur" is "sure", not safety); in a sentence, the topic it names wins.
+    if not topics or (
+        small and (small[0][1] > topics[0][1] or (short and small[0][1] == topics[0][1]))
+    ):
+        return Meaning(intent=ranked[0][0] if not small else small[0][0])
+    best, score = topics[0]
+    if len(topics) > 1 and topics[1][1] == score:
+        return Meaning(intent=best, other=topics[1][0])
+    return Meaning(intent=best)
+
+
+def _near_exit(folded: str, words: Catalogue) -> Intent | None:
+    """An exit or forget word typed with a slip ("exitt", "salír"): ask, never act."""
+    message = folded.strip(_PUNCTUATION)
+    for intent, key in EXIT_KEYS.items():
+        keywords = set(words.words(key)) | (
+            set(words.fallback.words(key)) if words.fallback else set()
+        )
+        for keyword in keywords:
+            target = fold(keyword)
+            if message == keyword:
+                continue  # the exact word: the keyword trigger acts on it
+            if message == target:
+                return intent
+            allowed = 0 if len(target) < 4 else 1 if len(target) < 7 else 2
+            if allowed and Levenshtein.distance(message, target) <= allowed:
+                return intent
+    return None
