@@ -143,7 +143,7 @@ async def test_a_worker_killed_mid_conversation_loses_nobody(
 
             statuses = {
                 ticket: await sql_value(
-                    scale_database, "SELECT status FROM ticket WHERE id = $1", ticket
+                    scale_database, "SELECT status FROM ticket WHERE public_alias = $1", ticket
                 )
                 for ticket in (live, queued)
             }
@@ -179,7 +179,8 @@ def told_in_line(answer: str) -> bool:
     """The answer tells the person they are still in line (either way the bot says it)."""
     words = catalogue("en")
     place = words.text("talk.queued").split("{")[0]
-    return words.text("talk.still_waiting") in answer or place in answer
+    said = (words.text("talk.still_waiting"), words.text("talk.waiting_not_passed"), place)
+    return any(text in answer for text in said)
 
 
 def waiting_tickets(database: Path) -> int:
