@@ -86,7 +86,7 @@ async def _ready(worker: Worker, **expected: bool) -> bool:
     return all(body.get(key) is value for key, value in expected.items())
 
 
-async def _conversation(cluster: Cluster, name: str) -> tuple[AdvocateConsole, Phone, int]:
+async def _conversation(cluster: Cluster, name: str) -> tuple[AdvocateConsole, Phone, str]:
     """An advocate on B talking with a person on A (ticket returned)."""
     account = await create_advocate(cluster.database_url, name)
     advocate = await AdvocateConsole.log_in(cluster.b, name, account.password, account.totp)
@@ -100,7 +100,7 @@ async def _conversation(cluster: Cluster, name: str) -> tuple[AdvocateConsole, P
     return advocate, person, ticket
 
 
-async def _exchange(advocate: AdvocateConsole, person: Phone, ticket: int) -> None:
+async def _exchange(advocate: AdvocateConsole, person: Phone, ticket: str) -> None:
     """One message each way; both arrive."""
     assert advocate.frames is not None
     words = f"canary-{secrets.token_hex(5)}"
@@ -144,7 +144,7 @@ async def test_redis_restart_mid_conversation_loses_nobody(cluster: Cluster) -> 
         await advocate.frames.wait(
             lambda f: (
                 f.get("type") == "queue"
-                and any(t["id"] == queued and t["status"] == "waiting" for t in f["tickets"])
+                and any(t["alias"] == queued and t["status"] == "waiting" for t in f["tickets"])
             ),
             after=mark,
         )

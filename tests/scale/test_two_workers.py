@@ -54,7 +54,7 @@ async def test_person_on_one_worker_chats_with_advocate_on_the_other(
         canary = f"person-canary-{secrets.token_hex(6)}"
         await person.say(f"I need somewhere safe tonight {canary}")
         said = await frames.wait(lambda f: f.get("type") == "message" and canary in f["text"])
-        assert said["ticket"] == ticket
+        assert advocate.alias(said["ticket"]) == ticket
 
         reply = f"advocate-canary-{secrets.token_hex(6)}"
         mark = await advocate.act(type="send", ticket=ticket, text=f"I am here. {reply}", ref=1)
@@ -94,7 +94,8 @@ async def test_claim_race_across_workers_has_exactly_one_winner(
         for console, mark in zip((on_a, on_b), marks, strict=True):
             assert console.frames is not None
             frame = await console.frames.wait(
-                lambda f: f.get("type") in ("opened", "error") and _about(f, ticket), after=mark
+                lambda f, c=console: f.get("type") in ("opened", "error") and _about(c, f, ticket),
+                after=mark,
             )
             outcomes.append(frame["type"])
         assert sorted(outcomes) == ["error", "opened"]
@@ -104,7 +105,7 @@ async def test_claim_race_across_workers_has_exactly_one_winner(
         connected = [
             f
             for f in person.frames.seen
-            if f.get("pushed") and "a trained person" in str(f["replies"])
+            if f.get("pushed") and "talking with a trained person" in str(f["replies"])
         ]
         assert len(connected) == 1
     finally:
@@ -134,11 +135,12 @@ async def test_metrics_count_by_route_template_and_read_the_shared_queue(
     assert "no-such-file" not in text
 
 
-def _about(frame: dict[str, object], ticket: int) -> bool:
+def _about(console: AdvocateConsole, frame: dict[str, object], ticket: str) -> bool:
+    """Whether ``frame`` is about the ticket with this public alias (refs are per socket)."""
     if frame.get("type") == "opened":
         opened = frame.get("ticket")
-        return isinstance(opened, dict) and opened.get("id") == ticket
-    return frame.get("ticket") == ticket
+        return isinstance(opened, dict) and opened.get("alias") == ticket
+    return console.alias(frame.get("ticket")) == ticket
 
 
 def _sample(exposition: str, name: str) -> float | None:
