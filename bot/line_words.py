@@ -53,7 +53,7 @@ def fact_keys(number: Number) -> list[str]:
         keys.append("facts.police")
     if _field(number, "report_only") is True:
         keys.append("facts.report_only")
-    if _field(number, "hours") == "24/7":
+    if number.always_open:
         keys.append("facts.open_always")
     if _field(number, "interpreters") is True:
         keys.append("facts.interpreters")

@@ -8,28 +8,17 @@ from bot.i18n import catalogue
 from bot.line_words import facts, youth_line
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Described(Number):
-    """A directory entry with the fields the countries work adds (interpreters, …)."""
-
-    interpreters: bool | None = None
-    confidential: bool | None = None
-    report_only: bool | None = None
-    purpose: str | None = None
-    audience: str | None = None
-
-
-def _line(**fields: object) -> _Described:
-    base: dict[str, object] = {
-        "id": "x",
-        "name": "Example Line",
-        "kind": "trafficking",
-        "source": "test",
-        "checked": dt.date(2026, 11, 1),
-        "confirmed": True,
-        "call": "0800 000",
-    }
-    return _Described(**(base | fields))  # type: ignore[arg-type]
+def _line(**fields: object) -> Number:
+    base = Number(
+        id="x",
+        name="Example Line",
+        purpose="trafficking",
+        source="test",
+        checked=dt.date(2026, 11, 1),
+        confirmed=True,
+        call="0800 000",
+    )
+    return dataclasses.replace(base, **fields)  # type: ignore[arg-type]
 
 
 def test_a_line_with_no_fields_gets_no_claim() -> None:
@@ -47,10 +36,10 @@ def test_each_claim_appears_only_when_its_field_says_so() -> None:
     assert partly == ""
 
 
-def test_a_police_or_reporting_line_says_so() -> None:
+def test_a_reporting_line_says_so() -> None:
     en = catalogue("en")
-    assert "part of the police" in facts(en, _line(purpose="police"))
     assert "pass them to the police" in facts(en, _line(report_only=True))
+    assert "pass them to the police" not in facts(en, _line())
 
 
 def test_claims_are_said_in_the_persons_language() -> None:
@@ -59,15 +48,15 @@ def test_claims_are_said_in_the_persons_language() -> None:
 
 
 def test_youth_line_skips_reporting_and_missing_children_lines() -> None:
-    report = _line(id="r", name="Tip line", kind="child", report_only=True, audience="children")
-    missing = _line(id="m", name="Hotline", kind="child", purpose="missing children")
-    support = _line(id="s", name="Youth Line", kind="child", purpose="support", audience="youth")
+    report = _line(id="r", name="Tip line", purpose="child", report_only=True, audience="children")
+    missing = _line(id="m", name="116 000", purpose="child", report_only=True, audience="everyone")
+    support = _line(id="s", name="Youth Line", purpose="child", audience="children")
     country = Country(code="XX", emergency=(), lines=(report, missing, support), referral=None)
     assert youth_line(country) == support
 
 
 def test_no_youth_support_line_means_none_rather_than_a_reporting_line() -> None:
-    report = _line(id="r", name="Tip line", kind="child", report_only=True)
-    police = _line(id="p", name="Police line", kind="trafficking", purpose="police")
+    report = _line(id="r", name="Tip line", purpose="child", report_only=True)
+    police = _line(id="p", name="Police tip line", purpose="report", report_only=True)
     country = Country(code="XX", emergency=(), lines=(report, police), referral=police)
     assert youth_line(country) is None
