@@ -114,3 +114,17 @@ async def test_no_advocate_reply_claims_open_day_and_night_only_for_a_line_that_
     au_reply = " ".join(await au.send(choice="talk:yes"))
     assert "No one from our team is free" in au_reply
     assert "open day and night" not in au_reply and "24/7" not in au_reply
+
+
+@pytest.mark.parametrize(
+    "code", ["en", "es", "pt", "fr", "ro", "uk", "ru", "zh", "vi", "tl", "th", "ar"]
+)
+def test_menu_entries_named_in_a_text_match_the_menu_the_person_sees(code: str) -> None:
+    words = catalogue(code)
+    for text_key, label_key in (
+        ("fallback", "option.talk"),
+        ("safety.under18.privacy", "safety.option.more"),
+        ("topic.pay", "option.services"),
+        ("topic.pay", "referrals.need.labour"),
+    ):
+        assert words.raw(label_key) in words.raw(text_key), (text_key, label_key)
