@@ -7,8 +7,8 @@ content/hotlines.toml says so. A field that is missing says nothing. ``helpline 
 check`` fails on a claim written anywhere else (see bot/content_check.py).
 
 The directory fields read here are ``hours`` ("24/7"), ``interpreters``,
-``confidential``, ``report_only`` (bools), ``purpose`` and ``audience`` (words). Fields
-the directory does not carry yet read as unknown.
+``confidential``, ``report_only`` (bools), ``purpose``, ``audience`` and ``mode``
+(words). Fields the directory does not carry yet read as unknown.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ FACT_KEYS = (
     "facts.open_always",
     "facts.interpreters",
     "facts.confidential",
+    "facts.text",
 )
 """Every claim sentence a catalogue may hold; content check keeps catalogues to these."""
 
@@ -59,6 +60,9 @@ def fact_keys(number: Number) -> list[str]:
         keys.append("facts.interpreters")
     if _field(number, "confidential") is True:
         keys.append("facts.confidential")
+    if "text" in _words(number, "mode") or (number.text and number.text == number.call):
+        # Only when the number shown ({hotline} is the voice number) also takes texts.
+        keys.append("facts.text")
     return keys
 
 

@@ -17,6 +17,7 @@ class _Described(Number):
     report_only: bool | None = None
     purpose: str | None = None
     audience: str | None = None
+    mode: str | None = None
 
 
 def _line(**fields: object) -> _Described:
@@ -71,3 +72,11 @@ def test_no_youth_support_line_means_none_rather_than_a_reporting_line() -> None
     police = _line(id="p", name="Police line", kind="trafficking", purpose="police")
     country = Country(code="XX", emergency=(), lines=(report, police), referral=police)
     assert youth_line(country) is None
+
+
+def test_texting_is_offered_only_where_the_number_shown_takes_texts() -> None:
+    en = catalogue("en")
+    assert "send it a text" in facts(en, _line(mode="voice, text"))
+    assert "send it a text" in facts(en, _line(text="0800 000"))  # same number as the call
+    assert facts(en, _line(text="233733")) == ""  # texts go to another number
+    assert facts(en, _line(mode="voice")) == ""
