@@ -80,3 +80,15 @@ def test_texting_is_offered_only_where_the_number_shown_takes_texts() -> None:
     assert "send it a text" in facts(en, _line(text="0800 000"))  # same number as the call
     assert facts(en, _line(text="233733")) == ""  # texts go to another number
     assert facts(en, _line(mode="voice")) == ""
+
+
+def test_a_line_for_children_comes_before_a_child_line_open_to_everyone() -> None:
+    everyone = _line(id="e", name="Family line", kind="child", audience="everyone")
+    children = _line(id="c", name="Kids line", kind="child", audience="children")
+    adults = _line(id="a", name="Adults line", kind="child", audience="adults")
+    country = Country(code="XX", emergency=(), lines=(adults, everyone, children), referral=None)
+    assert youth_line(country) == children
+    assert (
+        youth_line(Country(code="XX", emergency=(), lines=(adults, everyone), referral=None))
+        == everyone
+    )
