@@ -2,6 +2,7 @@
 
 from bot.console.canned import canned_keys, canned_text
 from bot.hotlines import directory
+from bot.line_words import fact_keys
 
 
 def test_the_replies_trainers_use_most_are_offered() -> None:
@@ -25,10 +26,14 @@ def test_a_handoff_names_the_line_and_only_the_facts_its_entry_supports() -> Non
     nhth = directory().numbers["us-nhth"]
     us = canned_text("canned.handoff", "en", "US", "US")
     assert f"{nhth.name}: {nhth.call}" in us and "open day and night" in us
-    afp = directory().numbers["au-afp"]
-    au = canned_text("canned.handoff", "en", "AU", "US")
-    assert afp.name in au and "open day and night" not in au
-    assert "{" not in us + au  # every placeholder filled
+    # In every country: the claim is made exactly when the named line's entry supports it.
+    for code, country in directory().countries.items():
+        line = country.main_line()
+        if line is None:
+            continue
+        text = canned_text("canned.handoff", "en", code, "US")
+        assert line.name in text and "{" not in text, code
+        assert ("open day and night" in text) == ("facts.open_always" in fact_keys(line)), code
 
 
 def test_crisis_reply_uses_the_directorys_crisis_line() -> None:
