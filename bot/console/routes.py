@@ -32,6 +32,7 @@ from bot.console.security import (
     allowed_origins,
     session_cookie,
 )
+from bot.console.throttle import SignInThrottle
 from bot.helpline import Helpline
 from bot.i18n import language_codes
 from bot.models import Advocate
@@ -72,6 +73,7 @@ def _field(form: Any, name: str) -> str:
 def router(helpline: Helpline) -> APIRouter:
     settings = helpline.settings
     cookie = session_cookie(settings)
+    throttle = SignInThrottle()
     api = APIRouter(prefix="/console", include_in_schema=False, route_class=SecureRoute)
 
     async def current(request: Request, *, touch: bool = False) -> auth.Staff | None:
@@ -84,6 +86,16 @@ def router(helpline: Helpline) -> APIRouter:
         if staff is None or not auth.csrf_matches(_field(form, "csrf"), staff.csrf_token):
             return None, None
         return staff, form
+
+    def _origin_problem(request: Request) -> dict[str, str] | None:
+        """Say in the page when its own address is not one the live connection accepts."""
+        host = request.headers.get("host")
+        here = f"{request.url.scheme}://{host}".lower() if host else ""
+        allowed = allowed_origins(settings, host)
+        if not here or here in allowed:
+            return None
+        log.warning("console opened from an origin the websocket refuses")
+        return {"here": here, "allowed": ", ".join(sorted(allowed))}
 
     async def demo_code() -> str | None:
         if settings.mode != "demo":
@@ -121,6 +133,7 @@ def router(helpline: Helpline) -> APIRouter:
             return RedirectResponse("/console/login", status_code=303)
         return render(
             "console.html",
+            origin_problem=_origin_problem(request),
             staff=staff,
             csrf=staff.csrf_token,
             outcomes=[(code, OUTCOME_LABELS.get(code, code)) for code in ADVOCATE_OUTCOMES],
@@ -151,8 +164,15 @@ def router(helpline: Helpline) -> APIRouter:
                 name=_field(form, "name")[:80],
                 password=_field(form, "password")[:200],
                 code=_field(form, "code")[:12],
+                address=request.client.host if request.client else "",
+                throttle=throttle,
             )
-        except auth.LoginFailed:
+        except auth.LoginFailed as failed:
+            if failed.reason == "throttled":
+                return await login_page(
+                    "Too many sign-in attempts from this address. Wait a few minutes and try again.",
+                    429,
+                )
             return await login_page(
                 "Login failed: wrong name, password or code, or the account is locked for a while.",
                 401,
@@ -247,6 +267,8 @@ def router(helpline: Helpline) -> APIRouter:
                 await set_active(helpline.sessions, advocate_id, active=change == "activate")
                 if change == "deactivate":
                     await auth.revoke_all(helpline, advocate_id)
+                    # Their people must not write into nothing: back to the front of the line.
+                    await helpline.queue.return_orphans(helpline.clock(), advocate_id=advocate_id)
             elif change == "unlock":
                 await unlock(helpline.sessions, advocate_id)
             else:

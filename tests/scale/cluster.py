@@ -30,6 +30,8 @@ import httpx
 import pyotp
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.conftest import METRICS_TOKEN
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 START_SECONDS = 30.0
@@ -55,7 +57,15 @@ class Worker:
     def start(self) -> None:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("HELPLINE_", "TWILIO_"))}
         base.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        env = base | {"HELPLINE_SECRET_KEY": SECRET_KEY, "HELPLINE_MODE": "test"} | self._env
+        env = (
+            base
+            | {
+                "HELPLINE_SECRET_KEY": SECRET_KEY,
+                "HELPLINE_MODE": "test",
+                "HELPLINE_METRICS_TOKEN": METRICS_TOKEN,
+            }
+            | self._env
+        )
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 [
@@ -309,7 +319,7 @@ class AdvocateConsole:
         self.cookie = cookie
         self.csrf = csrf
         self.frames: Frames | None = None
-        self.known: set[int] = set()
+        self.known: set[str] = set()
         """Tickets already in the line when this console first looked (earlier tests')."""
 
     @classmethod
@@ -345,10 +355,10 @@ class AdvocateConsole:
             additional_headers={"Cookie": self.cookie},
         )
         self.frames = Frames(socket)
-        await socket.send(json.dumps({"csrf": self.csrf}))
+        await socket.send(json.dumps({"type": "hello", "csrf": self.csrf}))
         first = await self.frames.wait(lambda f: f.get("type") == "queue")
         if not self.known:
-            self.known = {int(t["id"]) for t in first["tickets"]}
+            self.known = {str(t["id"]) for t in first["tickets"]}
         return self.frames
 
     async def act(self, **message: Any) -> int:
@@ -358,8 +368,8 @@ class AdvocateConsole:
         await self.frames.socket.send(json.dumps(message))
         return mark
 
-    async def waiting_ticket(self) -> int:
-        """The id of a ticket that joined the line since this console last asked."""
+    async def waiting_ticket(self) -> str:
+        """The console's reference to a ticket that joined the line since this console last asked."""
         assert self.frames is not None
         exclude = set(self.known)
 
@@ -369,7 +379,7 @@ class AdvocateConsole:
             )
 
         frame = await self.frames.wait(lambda f: waiting(f), seconds=10)
-        ticket = int(
+        ticket = str(
             next(
                 t["id"]
                 for t in frame["tickets"]

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests import services
+from tests.conftest import METRICS_HEADERS
 from tests.scale.cluster import AdvocateConsole, Phone, Worker
 from tests.scale.conftest import create_advocate
 
@@ -122,7 +123,7 @@ async def test_metrics_count_by_route_template_and_read_the_shared_queue(
         await person.frames.close()
     async with httpx.AsyncClient() as client:
         await client.get(f"{b.url}/console/static/no-such-file-{secrets.token_hex(4)}")
-        text = (await client.get(f"{b.url}/metrics")).text
+        text = (await client.get(f"{b.url}/metrics", headers=METRICS_HEADERS)).text
     # The queue is read from the database both workers share: B sees A's person waiting.
     waiting = _sample(text, 'helpline_queue_waiting{urgent="false"}')
     assert waiting is not None and waiting >= 1
