@@ -66,6 +66,8 @@ OUTCOME_CODES = (
 )
 _DEFAULT_WAIT = dt.timedelta(minutes=5)
 _RECENT_WAITS = 50
+MISSED_ACK = "missed"
+"""The id a page acknowledges a "messages were missed" notice with."""
 HOLD_SECONDS = 90.0
 """How long what a person wrote is held in memory until an advocate's page has it."""
 MAX_FROM_PERSON = 4_000
@@ -216,6 +218,11 @@ class Queue:
         if cut:
             await self._notify_person(ticket, "console_person.too_long")
 
+    def holding(self, ticket_id: int) -> int:
+        """How many of this person's messages this worker still holds for a page."""
+        watcher = self._watchers.get(ticket_id)
+        return 0 if watcher is None or watcher.done else watcher.count
+
     async def acknowledge(self, ticket_id: int, message_id: str) -> None:
         """An advocate's page has this message: every worker holding it may let it go."""
         await self._relay.publish(ticket_topic(ticket_id), Ack(id=message_id).event())
@@ -234,7 +241,7 @@ class Queue:
             )
             return result.first()
 
-    async def _missed(self, ticket_id: int, count: int) -> None:
+    async def _missed(self, ticket_id: int, count: int, total: int) -> None:
         """Held messages timed out: tell the person, and the advocate's page when it is back."""
         async with self._sessions() as session:
             ticket = await session.get(Ticket, ticket_id)
@@ -242,7 +249,7 @@ class Queue:
             return
         log.info("held messages not seen ticket=%s count=%s", ticket_id, count)
         await self._notify_person(ticket, "console_person.not_received")
-        await self._relay.publish(ticket_topic(ticket_id), Missed(count=count).event())
+        await self._relay.publish(ticket_topic(ticket_id), Missed(count=total).event())
 
     async def announce(self) -> None:
         await self._relay.publish(QUEUE_TOPIC, {"type": "queue"})
@@ -680,24 +687,35 @@ class Queue:
         ticket.contact_alias = None
 
 
+MISSED_LINGER_SECONDS = 30 * 60.0
+"""How long a worker keeps saying "messages were missed" for a page that has not come back."""
+
+
 class _Watcher:
     """What one person wrote in one chat, held in this worker's memory until a page has it.
 
     It listens on the chat's topic: an ``ack`` lets a message go, a ``replay`` (a page
     reopened the chat) sends what is held again, and a message held longer than the
-    queue's ``hold_seconds`` is given up on: the person is told, and so is the page.
+    queue's ``hold_seconds`` is given up on: the person is told at once, and the
+    advocate's page is told then and again whenever it (re)opens the chat, until it
+    acknowledges the notice.
     """
 
     def __init__(self, queue: Queue, ticket_id: int) -> None:
         self._queue = queue
         self._ticket_id = ticket_id
         self._held: dict[str, tuple[float, PersonMessage]] = {}
+        self._missed = 0
+        self._missed_until = 0.0
         self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
 
     @property
     def done(self) -> bool:
         return self._task is None or self._task.done()
+
+    @property
+    def count(self) -> int:
+        return len(self._held)
 
     async def start(self) -> None:
         ready = asyncio.Event()
@@ -707,19 +725,18 @@ class _Watcher:
     def hold(self, message: PersonMessage) -> None:
         deadline = asyncio.get_running_loop().time() + self._queue.hold_seconds
         self._held[message.id] = (deadline, message)
-        self._wake.set()
 
     async def _run(self, ready: asyncio.Event) -> None:
         relay = self._queue._relay
         topic = ticket_topic(self._ticket_id)
+        loop = asyncio.get_running_loop()
         try:
             async with relay.subscribe(topic) as events:
                 ready.set()
-                # Held messages arrive right after start(); stop only once none is left.
-                await self._wake.wait()
-                while self._held:
-                    loop = asyncio.get_running_loop()
-                    due = min(deadline for deadline, _ in self._held.values())
+                await asyncio.sleep(0)  # the first message is held right after start()
+                while self._held or (self._missed and loop.time() < self._missed_until):
+                    deadlines = [deadline for deadline, _ in self._held.values()]
+                    due = min(deadlines) if deadlines else self._missed_until
                     try:
                         async with asyncio.timeout(max(0.0, due - loop.time())):
                             event = parse_ticket_event(await events.get())
@@ -728,11 +745,15 @@ class _Watcher:
                         continue
                     if isinstance(event, Ack):
                         self._held.pop(event.id, None)
+                        if event.id == MISSED_ACK:
+                            self._missed = 0
                     elif isinstance(event, Replay):
                         for _, message in list(self._held.values()):
                             await relay.publish(topic, message.event())
+                        if self._missed:
+                            await relay.publish(topic, Missed(count=self._missed).event())
                     elif isinstance(event, Closed | Left):
-                        self._held.clear()
+                        return
         finally:
             ready.set()
             self._held.clear()
@@ -742,8 +763,10 @@ class _Watcher:
         for key in late:
             del self._held[key]
         if late:
+            self._missed += len(late)
+            self._missed_until = now + MISSED_LINGER_SECONDS
             with contextlib.suppress(Exception):
-                await self._queue._missed(self._ticket_id, len(late))
+                await self._queue._missed(self._ticket_id, len(late), self._missed)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -585,6 +585,9 @@
   function missed(message) {
     const chat = chats.get(message.ticket);
     if (!chat) return;
+    send({ type: "got", ticket: message.ticket, id: "missed" });
+    if ((chat.missedShown || 0) >= message.count) return;
+    chat.missedShown = message.count;
     const words = message.count === 1
       ? "A message from the person did not reach this page in time. They were asked to send it again."
       : message.count + " messages from the person did not reach this page in time. They were asked to send them again.";
