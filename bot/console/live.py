@@ -360,7 +360,7 @@ class ConsoleSocket:
             isinstance(event, Transferred) and event.to != self.staff.id
         ):
             reason = event.kind
-            if isinstance(event, Transferred) and event.to is None and event.by is None:
+            if isinstance(event, Transferred) and event.to is None:
                 reason = "requeued"
             self.send({"type": "ended", "ticket": ref, "reason": reason})
             self._followed.pop(ticket_id, None)

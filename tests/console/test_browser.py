@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import (
     Browser,
     BrowserContext,
+    Dialog,
     Locator,
     Page,
     async_playwright,
@@ -57,11 +58,28 @@ async def browser() -> AsyncIterator[Browser]:
             await chromium.close()
 
 
-async def signed_in_page(browser: Browser, console: Console, staffer: Staffer) -> Page:
-    context: BrowserContext = await browser.new_context()
+async def signed_in_page(
+    browser: Browser,
+    console: Console,
+    staffer: Staffer,
+    *,
+    dialogs: list[str] | None = None,
+    viewport: tuple[int, int] | None = None,
+) -> Page:
+    """A signed-in console page; with ``dialogs``, dialogs are accepted and their types kept."""
+    size = {"width": viewport[0], "height": viewport[1]} if viewport else None
+    context: BrowserContext = await browser.new_context(viewport=size)  # type: ignore[arg-type]
     await context.grant_permissions(["notifications"], origin=console.base_url)
     page = await context.new_page()
-    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.type}"))
+    if dialogs is None:
+        page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.type}"))
+    else:
+
+        async def accept(dialog: Dialog) -> None:
+            dialogs.append(dialog.type)
+            await dialog.accept()
+
+        page.on("dialog", accept)
     await page.goto(console.base_url + "/console/login")
     await page.get_by_label("Name").fill(staffer.name)
     await page.get_by_label("Password").fill(PASSWORD)

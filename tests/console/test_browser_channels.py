@@ -116,6 +116,15 @@ async def test_one_advocate_chats_with_a_person_on_sms_and_one_on_telegram_at_on
         for channel, words in (("sms", to_sms), ("telegram", to_telegram)):
             chat = await show_chat(page, aliases[channel])
             await chat.get_by_label("Message").fill(words)
+            if channel == "telegram":
+                # Telegram shows "typing…" while the advocate writes; SMS has nothing like it.
+                await telegram_fake.wait_for(
+                    lambda f: any(
+                        str(c.params.get("chat_id")) == str(CHAT_ID)
+                        and c.params.get("action") == "typing"
+                        for c in f.of("sendChatAction")
+                    )
+                )
             await chat.get_by_role("button", name="Send", exact=True).click()
         await twilio_api.eventually(lambda: to_sms in sms_fake.bodies_to(MX_NUMBER))
         await telegram_fake.wait_for(lambda f: to_telegram in telegram_texts())
