@@ -518,7 +518,9 @@
         chat.item = el("li", undefined, "ticket mine");
         const button = el("button", undefined, "pick");
         button.type = "button";
-        button.append(el("strong", chat.alias), el("span", "", "unread badge"), el("span", "", "since"));
+        // The accessible name is the visible text, with "Open chat with" for screen readers.
+        button.append(el("span", "Open chat with ", "visually-hidden"), el("strong", chat.alias),
+          el("span", "", "unread badge"), el("span", "", "since"));
         button.addEventListener("click", () => select(chat.id, true));
         chat.item.append(button);
         chat.item.dataset.ticket = chat.id;
@@ -534,7 +536,7 @@
     if (!chat.item) return;
     const button = chat.item.querySelector(".pick");
     const unread = chat.item.querySelector(".unread");
-    unread.textContent = chat.unread ? chat.unread + " unread" : "";
+    unread.textContent = chat.unread ? " " + chat.unread + " unread" : "";
     unread.hidden = !chat.unread;
     const since = chat.item.querySelector(".since");
     const parts = [];
@@ -544,8 +546,6 @@
     chat.item.classList.toggle("current", current === chat.id);
     chat.item.classList.toggle("ended", !chat.open);
     button.setAttribute("aria-current", current === chat.id ? "true" : "false");
-    button.setAttribute("aria-label", "Open chat with " + chat.alias +
-      (chat.unread ? ", " + chat.unread + " unread" : "") + (chat.open ? "" : ", ended"));
   }
 
   function select(ticketId, focus) {
