@@ -79,4 +79,8 @@ async def test_the_admin_page_has_no_serious_accessibility_problems(
     page = await signed_in_page(browser, console, root)
     await page.goto(console.base_url + "/console/admin")
     assert await serious_violations(page) == []
+    # And with a new authenticator code's QR code on it.
+    await page.get_by_role("button", name="New authenticator code for ana").click()
+    await expect(page.get_by_role("img", name="QR code")).to_be_visible()
+    assert await serious_violations(page) == []
     await page.context.close()
