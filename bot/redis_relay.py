@@ -41,7 +41,7 @@ from bot.relay import QUEUE_TOPIC, Event, Subscription
 
 log = logging.getLogger(__name__)
 
-CONTENT_EVENT_TYPES = frozenset({"message", "simulator"})
+CONTENT_EVENT_TYPES = frozenset({"message", "simulator", "handover"})
 """Events that carry what someone wrote: failing to publish them is an error, not a shrug."""
 
 _RECONNECT_FIRST = 0.1
