@@ -38,10 +38,11 @@ from bot.relay import (
     Left,
     Missed,
     PersonMessage,
+    QueueChanged,
     Relay,
     Replay,
     Transferred,
-    parse_ticket_event,
+    parse_event,
     ticket_topic,
 )
 from bot.states import State, TicketStatus
@@ -252,7 +253,7 @@ class Queue:
         await self._relay.publish(ticket_topic(ticket_id), Missed(count=total).event())
 
     async def announce(self) -> None:
-        await self._relay.publish(QUEUE_TOPIC, {"type": "queue"})
+        await self._relay.publish(QUEUE_TOPIC, QueueChanged().event())
 
     # --- the advocate's side -----------------------------------------------------
 
@@ -739,7 +740,7 @@ class _Watcher:
                     due = min(deadlines) if deadlines else self._missed_until
                     try:
                         async with asyncio.timeout(max(0.0, due - loop.time())):
-                            event = parse_ticket_event(await events.get())
+                            event = parse_event(await events.get())
                     except TimeoutError:
                         await self._give_up(loop.time())
                         continue
