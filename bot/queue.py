@@ -376,6 +376,17 @@ class Queue:
                     | (col(Advocate.online_until) < now - ABSENT_GRACE)
                 )
             for ticket in (await session.exec(query)).all():
+                # Every worker's housekeeping may see the same chat: only one moves it.
+                moved = await session.exec(
+                    update(Ticket)
+                    .where(col(Ticket.id) == ticket.id)
+                    .where(col(Ticket.status) == TicketStatus.ACTIVE)
+                    .where(col(Ticket.advocate_id) == ticket.advocate_id)
+                    .values(status=TicketStatus.WAITING)
+                )
+                if moved.rowcount != 1:
+                    continue
+                await session.refresh(ticket)
                 await self._to_front(session, ticket)
                 session.add(ticket)
                 returned.append(ticket)
