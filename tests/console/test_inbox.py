@@ -310,3 +310,26 @@ async def test_an_offline_advocate_is_not_offered_as_a_transfer_target(
     await expect(options.filter(has_text="bea")).to_be_disabled()  # offline
     await expect(options.filter(has_text="cai")).to_be_disabled()  # online, not English
     await page.context.close()
+
+
+async def test_a_malformed_character_does_not_stop_the_page(
+    sqlite_console: Console, browser: Browser
+) -> None:
+    console = sqlite_console
+    ana = await console.add("ana")
+    page = await signed_in_page(browser, console, ana)
+    person = Person(console.helpline, country="US")
+    ticket = await ask_for_an_advocate(console, person, "hello")
+    await claim(page, ticket)
+    chat = await show_chat(page, ticket.public_alias)
+    stored = await console.helpline.queue.entries()
+    held = next(e for e in stored if e.public_alias == ticket.public_alias)
+    async with console.helpline.sessions() as session:
+        live = await session.get(Ticket, held.id)
+    assert live is not None
+    await console.helpline.queue.relay_from_person(live, "broken \ud800 character")
+    await console.helpline.queue.relay_from_person(live, "and the next message")
+    await expect(chat.locator(".line.person")).to_have_count(2)
+    await expect(chat.locator(".line.person").last).to_contain_text("and the next message")
+    await expect(page.locator("#connection")).to_have_text("Connected")
+    await page.context.close()
