@@ -8,8 +8,6 @@ ticket is open and only encrypted, and after a close nothing more is ever sent.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 import math
@@ -27,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.crypto import DecryptionError, Sealer
 from bot.db import SessionFactory, transaction
 from bot.delivery import Senders
+from bot.held_messages import HOLD_SECONDS, HeldMessages
 from bot.i18n import catalogue
 from bot.models import Advocate, Contact, Ticket, utcnow
 from bot.public_alias import new_public_alias
@@ -42,7 +41,6 @@ from bot.relay import (
     Relay,
     Replay,
     Transferred,
-    parse_event,
     ticket_topic,
 )
 from bot.states import State, TicketStatus
@@ -67,10 +65,6 @@ OUTCOME_CODES = (
 )
 _DEFAULT_WAIT = dt.timedelta(minutes=5)
 _RECENT_WAITS = 50
-MISSED_ACK = "missed"
-"""The id a page acknowledges a "messages were missed" notice with."""
-HOLD_SECONDS = 90.0
-"""How long what a person wrote is held in memory until an advocate's page has it."""
 MAX_FROM_PERSON = 4_000
 """Longest message passed to an advocate at once (Telegram's own limit is 4,096)."""
 ABSENT_GRACE = dt.timedelta(seconds=90)
@@ -127,7 +121,7 @@ class Queue:
         self._senders = senders
         self._sealer = address_sealer
         self._hold = hold
-        self._watchers: dict[int, _Watcher] = {}
+        self._watchers: dict[int, HeldMessages] = {}
         self.hold_seconds = HOLD_SECONDS
 
     # --- the person's side -------------------------------------------------------
@@ -211,7 +205,9 @@ class Queue:
         message = PersonMessage(id=secrets.token_urlsafe(12), text=text, cut=cut)
         watcher = self._watchers.get(ticket.id)
         if watcher is None or watcher.done:
-            watcher = _Watcher(self, ticket.id)
+            watcher = HeldMessages(
+                self._relay, ticket.id, hold_seconds=self.hold_seconds, on_missed=self._missed
+            )
             self._watchers[ticket.id] = watcher
             await watcher.start()
         watcher.hold(message)
@@ -697,88 +693,6 @@ class Queue:
         ticket.outcomes = ",".join(outcomes)
         ticket.address_ciphertext = None
         ticket.contact_alias = None
-
-
-MISSED_LINGER_SECONDS = 30 * 60.0
-"""How long a worker keeps saying "messages were missed" for a page that has not come back."""
-
-
-class _Watcher:
-    """What one person wrote in one chat, held in this worker's memory until a page has it.
-
-    It listens on the chat's topic: an ``ack`` lets a message go, a ``replay`` (a page
-    reopened the chat) sends what is held again, and a message held longer than the
-    queue's ``hold_seconds`` is given up on: the person is told at once, and the
-    advocate's page is told then and again whenever it (re)opens the chat, until it
-    acknowledges the notice.
-    """
-
-    def __init__(self, queue: Queue, ticket_id: int) -> None:
-        self._queue = queue
-        self._ticket_id = ticket_id
-        self._held: dict[str, tuple[float, PersonMessage]] = {}
-        self._missed = 0
-        self._missed_until = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def done(self) -> bool:
-        return self._task is None or self._task.done()
-
-    @property
-    def count(self) -> int:
-        return len(self._held)
-
-    async def start(self) -> None:
-        ready = asyncio.Event()
-        self._task = asyncio.create_task(self._run(ready), name="held-messages")
-        await ready.wait()
-
-    def hold(self, message: PersonMessage) -> None:
-        deadline = asyncio.get_running_loop().time() + self._queue.hold_seconds
-        self._held[message.id] = (deadline, message)
-
-    async def _run(self, ready: asyncio.Event) -> None:
-        relay = self._queue._relay
-        topic = ticket_topic(self._ticket_id)
-        loop = asyncio.get_running_loop()
-        try:
-            async with relay.subscribe(topic) as events:
-                ready.set()
-                await asyncio.sleep(0)  # the first message is held right after start()
-                while self._held or (self._missed and loop.time() < self._missed_until):
-                    deadlines = [deadline for deadline, _ in self._held.values()]
-                    due = min(deadlines) if deadlines else self._missed_until
-                    try:
-                        async with asyncio.timeout(max(0.0, due - loop.time())):
-                            event = parse_event(await events.get())
-                    except TimeoutError:
-                        await self._give_up(loop.time())
-                        continue
-                    if isinstance(event, Ack):
-                        self._held.pop(event.id, None)
-                        if event.id == MISSED_ACK:
-                            self._missed = 0
-                    elif isinstance(event, Replay):
-                        for _, message in list(self._held.values()):
-                            await relay.publish(topic, message.event())
-                        if self._missed:
-                            await relay.publish(topic, Missed(count=self._missed).event())
-                    elif isinstance(event, Closed | Left):
-                        return
-        finally:
-            ready.set()
-            self._held.clear()
-
-    async def _give_up(self, now: float) -> None:
-        late = [key for key, (deadline, _) in self._held.items() if deadline <= now]
-        for key in late:
-            del self._held[key]
-        if late:
-            self._missed += len(late)
-            self._missed_until = now + MISSED_LINGER_SECONDS
-            with contextlib.suppress(Exception):
-                await self._queue._missed(self._ticket_id, len(late), self._missed)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
