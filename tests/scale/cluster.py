@@ -30,6 +30,8 @@ import httpx
 import pyotp
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.conftest import METRICS_TOKEN
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 START_SECONDS = 30.0
@@ -55,7 +57,15 @@ class Worker:
     def start(self) -> None:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("HELPLINE_", "TWILIO_"))}
         base.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        env = base | {"HELPLINE_SECRET_KEY": SECRET_KEY, "HELPLINE_MODE": "test"} | self._env
+        env = (
+            base
+            | {
+                "HELPLINE_SECRET_KEY": SECRET_KEY,
+                "HELPLINE_MODE": "test",
+                "HELPLINE_METRICS_TOKEN": METRICS_TOKEN,
+            }
+            | self._env
+        )
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 [

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests import services
+from tests.conftest import METRICS_HEADERS
 from tests.fakes.twilio_api import FakeTwilio, Server, inbound_sid, post_signed, twilio_settings
 from tests.scale.cluster import (
     AdvocateConsole,
@@ -172,9 +173,9 @@ async def test_postgres_cut_mid_conversation_loses_nobody(cluster: Cluster) -> N
             )
             assert login.status_code == 503
             assert int(login.headers["Retry-After"]) > 0
-            scraped = (await client.get(cluster.a.url + "/metrics")).text
+            scraped = (await client.get(cluster.a.url + "/metrics", headers=METRICS_HEADERS)).text
             assert "helpline_database_up 0.0" in scraped
-            scraped = (await client.get(cluster.b.url + "/metrics")).text
+            scraped = (await client.get(cluster.b.url + "/metrics", headers=METRICS_HEADERS)).text
             assert 'helpline_unavailable_responses_total{service="database"}' in scraped
 
         cluster.proxy.restore()

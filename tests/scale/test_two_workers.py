@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests import services
+from tests.conftest import METRICS_HEADERS
 from tests.scale.cluster import AdvocateConsole, Phone, Worker
 from tests.scale.conftest import create_advocate
 
@@ -84,17 +85,18 @@ async def test_claim_race_across_workers_has_exactly_one_winner(
     person = await Phone.open(b)
     try:
         await person.join_queue()
-        ticket = await on_a.waiting_ticket()
-        assert ticket == await on_b.waiting_ticket()
-
+        # Each page has its own opaque reference to the same person.
+        tickets = (await on_a.waiting_ticket(), await on_b.waiting_ticket())
         marks = await asyncio.gather(
-            on_a.act(type="claim", ticket=ticket), on_b.act(type="claim", ticket=ticket)
+            on_a.act(type="claim", ticket=tickets[0]), on_b.act(type="claim", ticket=tickets[1])
         )
         outcomes = []
-        for console, mark in zip((on_a, on_b), marks, strict=True):
+        for console, ticket, mark in zip((on_a, on_b), tickets, marks, strict=True):
             assert console.frames is not None
             frame = await console.frames.wait(
-                lambda f, c=console: f.get("type") in ("opened", "error") and _about(c, f, ticket),
+                lambda f, c=console, t=ticket: (
+                    f.get("type") in ("opened", "error") and _about(c, f, t)
+                ),
                 after=mark,
             )
             outcomes.append(frame["type"])
@@ -125,7 +127,7 @@ async def test_metrics_count_by_route_template_and_read_the_shared_queue(
         await person.frames.close()
     async with httpx.AsyncClient() as client:
         await client.get(f"{b.url}/console/static/no-such-file-{secrets.token_hex(4)}")
-        text = (await client.get(f"{b.url}/metrics")).text
+        text = (await client.get(f"{b.url}/metrics", headers=METRICS_HEADERS)).text
     # The queue is read from the database both workers share: B sees A's person waiting.
     waiting = _sample(text, 'helpline_queue_waiting{urgent="false"}')
     assert waiting is not None and waiting >= 1
