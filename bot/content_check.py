@@ -189,6 +189,21 @@ def check_live_chat_words(
             )
 
 
+def check_told_exit_word(code: str, entries: dict[str, Entry], report: Report) -> None:
+    """The exit word we tell people ({exit_word}: the first quick-exit word) must also work
+    inside a live chat, or the promise in the welcome and consent texts breaks there."""
+    told = entries.get("keywords.exit")
+    live = entries.get("keywords.exit_live")
+    if told is None or live is None:
+        return
+    first = normalise(told.text.split(",")[0])
+    if first not in {normalise(word) for word in live.text.split(",")}:
+        report.errors.append(
+            f"{code}: the exit word people are told ({first!r}) does not end a live chat; "
+            "put it first in keywords.exit_live or choose another first keywords.exit word"
+        )
+
+
 def check_english(
     entries: dict[str, Entry], sizes: dict[str, tuple[str, int]], report: Report
 ) -> None:
@@ -270,6 +285,7 @@ def check_language(
     rules = rules or word_rules()
     check_claims(code, entries, rules, report)
     check_live_chat_words(code, entries, rules, report)
+    check_told_exit_word(code, entries, report)
     if code == DEFAULT_LANGUAGE:
         check_english(entries, sizes, report)
     for key in ("keywords.exit", "keywords.leave_queue", "keywords.exit_live", "keywords.end_chat"):

@@ -137,15 +137,16 @@ def youth_line(country: Country) -> Number | None:
     return main if main is not None and is_support_line(main) else None
 
 
-def _dial(number: Number | None) -> str:
-    return number.dial if number is not None else "-"
+def _dial(number: Number | None) -> str | None:
+    # None, not "-": the sentence that names a missing line is left out whole (bot/i18n.py).
+    return number.dial if number is not None else None
 
 
-def _name(number: Number | None) -> str:
-    return number.name if number is not None else "-"
+def _name(number: Number | None) -> str | None:
+    return number.name if number is not None else None
 
 
-def line_placeholders(words: Catalogue, country: Country) -> dict[str, str]:
+def line_placeholders(words: Catalogue, country: Country) -> dict[str, str | None]:
     """Names, numbers and supported facts of the lines texts may name, for ``str.format``."""
     main = country.main_line()
     young = youth_line(country)

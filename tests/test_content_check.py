@@ -73,7 +73,7 @@ def test_a_number_written_into_a_translation_is_an_error(broken_locales: Path) -
 
 
 def test_a_carrier_opt_out_word_as_exit_word_is_an_error(broken_locales: Path) -> None:
-    po = broken_locales / "en" / "LC_MESSAGES" / "helpline.po"
+    po = broken_locales / "en" / "LC_MESSAGES" / "words.po"
     _edit(po, 'msgstr "exit, bye"', 'msgstr "stop, bye"')
     assert any("carrier keyword" in e for e in check().errors)
 
@@ -85,7 +85,7 @@ def test_flagged_and_stale_hotlines_are_warned_about() -> None:
             "numbers": {
                 "x-1": {
                     "name": "Test",
-                    "kind": "emergency",
+                    "purpose": "emergency",
                     "call": "999",
                     "source": "s",
                     "checked": dt.date(2020, 1, 1),
@@ -108,7 +108,7 @@ def test_a_flagged_number_without_a_reason_is_refused() -> None:
                 "numbers": {
                     "x": {
                         "name": "n",
-                        "kind": "emergency",
+                        "purpose": "emergency",
                         "call": "1",
                         "source": "s",
                         "checked": dt.date(2026, 1, 1),
@@ -260,3 +260,12 @@ def test_a_line_must_say_its_purpose_and_audience() -> None:
         parse_directory({"numbers": {"x": spec}})
     with pytest.raises(DirectoryError, match="audience must be"):
         parse_directory({"numbers": {"x": spec | {"purpose": "child", "audience": "kids"}}})
+
+
+def test_an_exit_word_that_does_not_work_in_a_live_chat_is_an_error(
+    broken_locales: Path,
+) -> None:
+    po = broken_locales / "tl" / "LC_MESSAGES" / "words.po"
+    _edit(po, 'msgstr "exit, alis, labas, babay, paalam"', 'msgstr "labas, exit"')
+    errors = "\n".join(check().errors)
+    assert "tl: the exit word people are told ('labas') does not end a live chat" in errors

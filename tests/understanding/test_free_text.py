@@ -9,14 +9,23 @@ import pytest
 from sqlmodel import select
 
 from bot.helpline import Helpline
-from bot.hotlines import directory
+from bot.hotlines import directory, emergency_dial
 from bot.i18n import catalogue
 from bot.models import Ticket
 from tests.dialogue import Person
 
 
 def title(code: str, key: str) -> str:
-    return catalogue(code).raw(key).split("{", 1)[0].strip()
+    """The text before its first placeholder, to whole sentences: a sentence naming a line
+    the person's country lacks is left out whole, so only what comes before it is sure."""
+    raw = catalogue(code).raw(key)
+    before = raw.split("{", 1)[0]
+    if "{" in raw:
+        ends = [before.rfind(mark) for mark in (". ", "。", "! ", "? ", "؟ ")]
+        cut = max(ends)
+        if cut > 0:
+            before = before[: cut + 1]
+    return before.strip()
 
 
 GREETINGS = {"en": "hello", "es": "hola", "pt": "oi", "ru": "привет", "zh": "你好", "ar": "مرحبا"}
@@ -26,7 +35,7 @@ COUNTRY = {"en": "US", "es": "MX", "pt": "BR", "ru": None, "zh": None, "ar": Non
 SENTENCES = [
     ("en", "I want to talk to someone", "talk.consent"),
     ("en", "I need a place to sleep", "referrals.ask_place"),
-    ("en", "my boss took my passport", "safety.rights"),
+    ("en", "my boss took my passport", "topic.documents"),
     ("en", "they won't pay me", "referrals.ask_place"),
     ("en", "what number can I call", "hotlines.title"),
     ("es", "quiero hablar con alguien", "talk.consent"),
@@ -34,16 +43,16 @@ SENTENCES = [
     ("es", "el patrón no me paga", "referrals.ask_place"),
     ("es", "necesito un abogado", "referrals.ask_place"),
     ("pt", "quero falar com alguém", "talk.consent"),
-    ("pt", "pegaram meu passaporte", "safety.rights"),
+    ("pt", "pegaram meu passaporte", "topic.documents"),
     ("ru", "хочу поговорить с человеком", "talk.consent"),
     ("ru", "мне нужно где переночевать", "referrals.ask_place"),
     ("ru", "хозяин не платит зарплату", "referrals.ask_place"),
     ("zh", "我想跟人说话", "talk.consent"),
-    ("zh", "老板拿走了我的护照", "safety.rights"),
+    ("zh", "老板拿走了我的护照", "topic.documents"),
     ("zh", "我需要看医生", "referrals.ask_place"),
     ("ar", "أريد أن أتكلم مع شخص", "talk.consent"),
     ("ar", "أحتاج مكان للنوم", "referrals.ask_place"),
-    ("ar", "الكفيل أخذ جواز سفري", "safety.rights"),
+    ("ar", "الكفيل أخذ جواز سفري", "topic.documents"),
 ]
 
 
@@ -77,10 +86,10 @@ async def test_fear_gets_the_countrys_emergency_number_and_the_offer_of_a_person
     person = Person(helpline, country=country)
     await person.send(GREETINGS[code])
     replies = await person.send(sentence)
-    emergency = directory().country(country, helpline.settings.default_country).urgent_number()
-    assert emergency is not None
-    assert replies[0] == catalogue(code).text("danger.reply", emergency=emergency.dial)
-    assert replies[1].startswith(title(code, "talk.consent"))
+    places = directory()
+    emergency = emergency_dial(places.country(country), places.mobile)
+    assert replies[0] == catalogue(code).text("danger.reply", emergency=emergency)
+    assert any(reply.startswith(title(code, "talk.consent")) for reply in replies[1:])
 
 
 async def test_fear_in_the_very_first_message_is_answered_before_any_menu(
