@@ -658,18 +658,12 @@ class Queue:
             return
         words = catalogue(ticket.language)
         # A person who chose discreet wording keeps it in what the line sends later too.
-        discreet = await self._discreet(ticket)
+        discreet = ticket.id is not None and await self.discreet(ticket.id)
         await self._senders.send(
             address,
             [Reply(text=words.text(key, discreet=discreet), direction=words.language.direction)],
         )
 
-    async def _discreet(self, ticket: Ticket) -> bool:
-        if ticket.contact_alias is None:
-            return False
-        async with self._sessions() as session:
-            contact = await session.get(Contact, ticket.contact_alias)
-        return bool(contact is not None and contact.discreet)
 
     async def _own_open_ticket(
         self, session: AsyncSession, ticket_id: int, advocate_id: int, *, any_advocate: bool = False
