@@ -4,11 +4,10 @@ import re
 
 import pytest
 
-from bot.accounts import TOTP_PURPOSE, add_advocate
 from bot.helpline import Helpline
 from bot.i18n import catalogue
 from tests.conftest import FrozenClock
-from tests.dialogue import Person
+from tests.dialogue import Person, first_waiting_claimed
 
 ALARMING = re.compile(
     r"hotline|help line|helpline|traffick|advocate|shelter|\bsex|abuse|escape|exploit"
@@ -92,17 +91,12 @@ async def test_discreet_mode_survives_an_idle_close(helpline: Helpline, clock: F
 async def test_the_message_sent_when_someone_answers_keeps_discreet_wording(
     helpline: Helpline,
 ) -> None:
-    advocate, _ = await add_advocate(
-        helpline.sessions, helpline.sealer(TOTP_PURPOSE), name="ana", password="a-long-password-1"
-    )
-    assert advocate.id is not None
     person = Person(helpline, country="US")
     await person.send("hello")
     await person.send(choice="discreet")
     await person.send(choice="talk")
     await person.send(choice="talk:yes")
-    entries = await helpline.queue.entries()
-    await helpline.queue.claim(ticket_id=entries[0].id, advocate_id=advocate.id)
+    await first_waiting_claimed(helpline)
     words = catalogue("en")
     assert person.pop_pushed()[-1] == words.text("talk.connected", discreet=True)
     assert words.text("talk.connected", discreet=True) != words.text("talk.connected")
