@@ -664,7 +664,6 @@ class Queue:
             [Reply(text=words.text(key, discreet=discreet), direction=words.language.direction)],
         )
 
-
     async def _own_open_ticket(
         self, session: AsyncSession, ticket_id: int, advocate_id: int, *, any_advocate: bool = False
     ) -> Ticket:
