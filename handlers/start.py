@@ -5,7 +5,6 @@ from collections.abc import Sequence
 from bot.conversation import Conversation, Option, Router
 from bot.payloads import Payload, Topic
 from bot.states import State
-from bot.types import Button, Channel
 from bot.understanding import Intent
 
 
@@ -39,27 +38,6 @@ async def welcome(conversation: Conversation, quiet: str) -> None:
         show_languages(conversation)
         return
     show_main_menu(conversation)
-    ask_where_on_telegram(conversation)
-
-
-def ask_where_on_telegram(conversation: Conversation) -> None:
-    """Telegram tells us nothing about where someone is: ask, with buttons, at the welcome.
-
-    Asked while the country is unknown, so at most once a session; a typed name is
-    understood at any point (handlers/hotlines.py), and the answer is kept like the language.
-    """
-    if conversation.inbound.channel != Channel.TELEGRAM or conversation.country.known:
-        return
-    from handlers.hotlines import country_options
-
-    buttons = [
-        Button(label=conversation.label(option), payload=str(option.payload))
-        for option in country_options(conversation)
-        if option.payload.topic == Topic.COUNTRY
-    ]
-    conversation.say_text(
-        conversation.t("country.prompt", **conversation.standard_params()), buttons
-    )
 
 
 async def menu(conversation: Conversation, _: str) -> None:

@@ -313,25 +313,6 @@ def test_every_curated_number_has_a_source_and_a_purpose_and_audience() -> None:
                 assert country.talk_line() is not number
 
 
-async def test_telegram_asks_where_the_person_is_at_the_welcome(helpline: Helpline) -> None:
-    person = Person(helpline, channel=Channel.TELEGRAM, language_code="es")
-    welcome = await person.send("hola")
-    words = catalogue("es")
-    asked = [reply for reply in welcome if words.raw("country.prompt") in reply]
-    assert len(asked) == 1 and "México" in asked[0]
-    replies = await person.send(choice="country:MX")
-    assert any("911" in reply for reply in replies)
-    # Known now: the next session's welcome does not ask again.
-    later = await person.send("hola")
-    assert not any(words.raw("country.prompt") in reply for reply in later)
-
-
-async def test_sms_is_not_asked_where_at_the_welcome(helpline: Helpline) -> None:
-    person = sms_person(helpline, "RO")
-    welcome = await person.send("bună ziua")
-    assert not any(catalogue("ro").raw("country.prompt") in reply for reply in welcome)
-
-
 async def test_someone_who_cannot_call_is_told_honestly_about_text_lines(
     helpline: Helpline,
 ) -> None:
