@@ -45,6 +45,7 @@ class Housekeeping:
         helpline = self._helpline
         now = helpline.clock()
         await helpline.queue.expire(now)
+        await helpline.queue.return_orphans(now)
         await send_queue_updates(helpline)
         await helpline.counts.flush(helpline.sessions)
         if self._last_purge is None or now - self._last_purge >= PURGE_EVERY:
