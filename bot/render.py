@@ -21,9 +21,9 @@ pieces or not at all on some networks. The budget is in segments, so each langua
 gets the character limit of its own encoding.
 """
 
-# A sentence ends at . ! ? … (followed by a space) or at Chinese/Arabic stops (no space
+# A sentence ends at . ! ? … ؟ । (followed by a space) or at Chinese stops (no space
 # needed). A line break always ends a piece, so numbered menu lines stay whole.
-_BOUNDARY = re.compile(r"(?<=[.!?…؟])[ \t]+|\n|(?<=[。！？])")
+_BOUNDARY = re.compile(r"(?<=[.!?…؟।])[ \t]+|\n|(?<=[。！？])")
 _MAX_MARKER = len("(99/99) ")
 
 
