@@ -24,7 +24,8 @@ def test_the_command_prints_a_row_per_language() -> None:
         text=True,
         check=False,
     )
-    rows = [line.split()[0] for line in result.stdout.splitlines()[1:13]]
+    table = result.stdout.split("\n\n", 1)[0].splitlines()[1:]
+    rows = [line.split()[0] for line in table]
     assert sorted(rows) == sorted(language_codes())
 
 
