@@ -49,6 +49,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.accounts import add_advocate, enrolment_uri, new_password
     from bot.directory.importer import ensure_sample_loaded
     from bot.helpline import build_helpline
+    from bot.i18n import languages
     from bot.logs import configure_logging
     from bot.migrate import migrate_sync
     from bot.states import Role
@@ -72,7 +73,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 name="demo",
                 password=password,
                 role=Role.SUPERVISOR,
-                languages=("en", "es", "pt", "fr", "ro", "uk", "ru", "zh", "vi", "tl", "th", "ar"),
+                # Every language (a regional variant is read by its base language's readers).
+                languages=tuple(item.code for item in languages() if item.base is None),
                 replace=True,
             )
         finally:

@@ -122,7 +122,7 @@ _ARABIC_FORMS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "
 
 @cache
 def _names() -> dict[str, str]:
-    """Every folded country name in the twelve languages (and short forms) to its code."""
+    """Every folded country name in the help line's languages (and short forms) to its code."""
     names: dict[str, str] = {}
     for language in ("en", *LANGUAGES):
         territories = Locale.parse(_CLDR_LOCALE.get(language, language)).territories
