@@ -11,6 +11,7 @@ from sqlmodel import select
 from bot.directory import location_text
 from bot.helpline import Helpline
 from bot.hotlines import directory
+from bot.i18n import catalogue
 from bot.models import Contact
 from bot.segments import measure
 from bot.types import Channel
@@ -65,7 +66,7 @@ async def test_an_unknown_place_is_asked_again(loaded: Helpline) -> None:
     replies = await person.send("Zzyzxqua")
     assert replies[0].startswith("We couldn't find that place.")
     replies = await person.send("Nueva York")
-    assert replies[0] == "Legal and immigration help near New York City, open now first:"
+    assert replies[0] == catalogue("en").text("referrals.found.legal", place="New York City")
 
 
 async def test_spanish_person_gets_spanish_cards_for_a_spanish_city_name(
