@@ -357,6 +357,15 @@ class Engine:
             self._counts.add(
                 day=now.date(), channel=contact.channel, language=contact.language, metric=metric
             )
+        if contact.session_started == now:
+            # A new session is one contact; its country is a directory code or "" (unknown).
+            self._counts.add(
+                day=now.date(),
+                channel=contact.channel,
+                language=contact.language,
+                country=contact.country,
+                metric="contact",
+            )
 
 
 async def _already_seen(reads: AsyncSession, key: str) -> bool:

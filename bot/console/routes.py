@@ -32,6 +32,8 @@ from bot.console.security import (
     allowed_origins,
     session_cookie,
 )
+from bot.console.words import choices as console_language_choices
+from bot.console.words import words as console_words
 from bot.helpline import Helpline
 from bot.i18n import language_codes
 from bot.models import Advocate
@@ -58,6 +60,9 @@ _templates = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True),
     enable_async=False,
 )
+# The supervisor helper: every console page speaks the advocate's language (base.html).
+_templates.globals["console_words"] = console_words
+_templates.globals["console_language_choices"] = console_language_choices
 
 
 def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
