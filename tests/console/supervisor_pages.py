@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bot.models import Contact, Ticket
+from tests import services
 from tests.console.conftest import PASSWORD, Console, Staffer
+from tests.console.test_browser import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 from tests.dialogue import Person
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's chromium, as the console's own browser tests launch it."""
+    services.require("Chromium", CHROMIUM_INSTALLED)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
 
 
 async def sign_in(

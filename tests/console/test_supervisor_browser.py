@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import AsyncIterator
 
+import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlmodel import select
 
@@ -14,11 +16,18 @@ from bot.db import transaction
 from bot.models import Advocate, DailyCount, Ticket
 from bot.states import Role, TicketStatus
 from tests.console.conftest import Console
-from tests.console.supervisor_pages import ask_for_a_person, axe_violations, sign_in
-from tests.console.test_browser import browser  # noqa: F401  (the Chromium fixture)
+from tests.console.supervisor_pages import ask_for_a_person, axe_violations, chromium, sign_in
 from tests.dialogue import Person
 
+pytestmark = pytest.mark.browser
+
 FORTNIGHT = 14
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
+        yield launched
 
 
 async def online(console: Console, *advocates: int) -> None:
@@ -204,9 +213,9 @@ async def test_a_seeded_fortnight_is_charted_as_the_database_counts_it_with_smal
         assert response.status == 200
         assert response.headers["content-type"].startswith("text/csv")
         rows = list(csv.reader(io.StringIO(await response.text())))
-        shown = await _table(page, chart)
-        assert rows[0] == shown[0]
-        assert [row[1:] for row in rows[1:]] == [row[1:] for row in shown[1:]]
+        on_page = await _table(page, chart)
+        assert rows[0] == on_page[0]
+        assert [row[1:] for row in rows[1:]] == [row[1:] for row in on_page[1:]]
         if chart != "outcomes":
             assert [row[0] for row in rows[1:]] == days
 
