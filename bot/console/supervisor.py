@@ -36,7 +36,11 @@ from bot.types import Channel
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
-STATIC = {"supervisor.js": "text/javascript", "supervisor.css": "text/css"}
+STATIC = {
+    "supervisor.js": "text/javascript",
+    "supervisor.css": "text/css",
+    "language.css": "text/css",
+}
 HIDDEN = f"<{SUPPRESS_BELOW}"
 
 _templates = Environment(
@@ -66,10 +70,11 @@ def _cell(value: Cell) -> str:
     return HIDDEN if value is None else str(value)
 
 
-def _shown(w: Words, value: Cell) -> str:
+def _shown(w: Words, value: Cell) -> Markup:
+    """A table cell: numbers in the page's language; "<5" kept left to right in Arabic too."""
     if value is None:
-        return HIDDEN
-    return w.number(value) if isinstance(value, int) else value
+        return Markup('<span class="ltr">&lt;{}</span>').format(SUPPRESS_BELOW)
+    return Markup("{}").format(w.number(value) if isinstance(value, int) else value)
 
 
 def _channel(w: Words, key: str) -> str:

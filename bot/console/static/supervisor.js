@@ -6,6 +6,7 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const words = JSON.parse(document.getElementById("board-words").textContent);
   const numbers = new Intl.NumberFormat(words.lang + "-u-nu-latn");
+  const lists = new Intl.ListFormat(words.lang, { type: "unit" });
   const announcer = document.getElementById("announcer");
   const connection = document.getElementById("connection");
   const result = document.getElementById("result");
@@ -113,7 +114,7 @@
       const tr = el("tr", undefined, chat.long ? "long" : "");
       tr.dataset.ticket = chat.ticket;
       const open = el("td", duration(chat.open_seconds));
-      if (chat.long) open.append(el("strong", " " + words.long, "long-mark"));
+      if (chat.long) open.append(el("strong", words.long, "long-mark"));
       const action = el("td");
       action.append(reassignControls(chat));
       tr.append(el("td", chat.advocate), el("td", chat.alias), el("td", languageName(chat.language)),
@@ -124,7 +125,7 @@
     fill(document.querySelector("#online tbody"), board.online.map((advocate) => {
       const tr = el("tr");
       tr.dataset.advocate = String(advocate.id);
-      tr.append(el("td", advocate.name), el("td", advocate.languages.map(languageName).join(", ")),
+      tr.append(el("td", advocate.name), el("td", lists.format(advocate.languages.map(languageName))),
         el("td", words.load.replace("{chats}", numbers.format(advocate.chats))
           .replace("{max}", numbers.format(advocate.max_chats))));
       return tr;
