@@ -38,7 +38,7 @@ from bot.console.words import Words
 from bot.helpline import Helpline
 from bot.models import Advocate, Ticket
 from bot.queue import QueueEntry, TicketError
-from bot.relay import QUEUE_TOPIC
+from bot.relay import QUEUE_TOPIC, Subscription
 from bot.states import TicketStatus
 
 log = logging.getLogger(__name__)
@@ -219,8 +219,8 @@ class SupervisorSocket:
         )
         await self._send(board.model_dump_json())
 
-    async def _pump(self, events: object) -> None:
-        async for _ in events:  # type: ignore[attr-defined]
+    async def _pump(self, events: Subscription) -> None:
+        async for _ in events:
             await self.push()
 
     async def _tick(self) -> None:

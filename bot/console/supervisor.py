@@ -48,6 +48,7 @@ _templates = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
 _templates.globals["console_words"] = words
+_templates.globals["console_language_choices"] = choices
 _templates.filters["date_of"] = dt.date.fromisoformat
 
 Cell = int | str | None
@@ -251,7 +252,6 @@ def router(helpline: Helpline) -> APIRouter:
             w=w,
             staff=staff,
             csrf=staff.csrf_token,
-            languages=choices(),
             here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             **context,
         )

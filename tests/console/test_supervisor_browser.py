@@ -280,3 +280,31 @@ async def test_the_supervisor_pages_pass_the_accessibility_audit_in_english_and_
         assert await axe_violations(page) == [], f"history ({language})"
         await page.goto(console.base_url + "/console/login?lang=" + language)
         await page.goto(console.base_url + "/console/supervisor")
+
+
+async def test_the_sign_in_and_accounts_pages_speak_arabic_and_pass_the_audit(
+    sqlite_console: Console, browser: Browser
+) -> None:
+    console = sqlite_console
+    ada = await console.add("ada", role=Role.ADMIN, languages=("ar", "en"))
+    await console.add("omar", languages=("ar", "fr"))
+    context = await browser.new_context(bypass_csp=True)
+    login = await context.new_page()
+    await login.goto(console.base_url + "/console/login?lang=ar")
+    await expect(login.locator("html")).to_have_attribute("dir", "rtl")
+    await expect(login.get_by_label("الرمز من تطبيق المصادقة")).to_be_visible()
+    assert await axe_violations(login) == [], "sign-in page (ar)"
+    await context.close()
+
+    page = await sign_in(browser, console, ada, path="/console/admin")
+    # Ada's first language is Arabic and she has not chosen: the console speaks Arabic.
+    await expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("الحسابات")
+    await expect(page.get_by_role("button", name="تعطيل omar")).to_be_visible()
+    await expect(page.locator("table")).to_contain_text("العربية (ar)")
+    assert await axe_violations(page) == [], "accounts page (ar)"
+    await page.get_by_label("لغة اللوحة").select_option("en")
+    await page.locator(".language-form button").click()
+    await expect(page.locator("html")).to_have_attribute("dir", "ltr")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Accounts")
+    assert page.url.endswith("/console/admin")
