@@ -104,16 +104,28 @@ async def _counts(
         return list((await session.exec(query)).all())
 
 
-async def contacts_by_day(sessions: SessionFactory, span: Range, by: str) -> Figures:
-    """Contacts (new sessions) per day, one series per channel, language or country."""
+OTHER = "other"
+
+
+async def contacts_by_day(
+    sessions: SessionFactory, span: Range, by: str, *, top: int | None = None
+) -> Figures:
+    """Contacts (new sessions) per day, one series per channel, language or country.
+
+    With ``top``, the largest ``top`` series and one ``other`` series summing the rest
+    (summed before small counts are hidden, so the rest is hidden only if it is small).
+    """
     per: defaultdict[str, Counter[dt.date]] = defaultdict(Counter)
     for row in await _counts(sessions, span, metric=CONTACT):
         per[str(getattr(row, by))][row.day] += row.count
+    order = sorted(per, key=lambda k: (-sum(per[k].values()), k))
+    if top is not None and len(order) > top + 1:
+        rest = order[top:]
+        order = order[:top]
+        per[OTHER] = sum((per[key] for key in rest), Counter())
+        order.append(OTHER)
     days = span.days
-    series = tuple(
-        Series(key, _hide(per[key][day] for day in days))
-        for key in sorted(per, key=lambda k: (-sum(per[k].values()), k))
-    )
+    series = tuple(Series(key, _hide(per[key][day] for day in days)) for key in order)
     return Figures(tuple(day.isoformat() for day in days), series)
 
 

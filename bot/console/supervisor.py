@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ STATIC = {
     "language.css": "text/css",
 }
 HIDDEN = f"<{SUPPRESS_BELOW}"
+TOP_SERIES = 5
+"""Per-day charts by language or country show the five largest and the rest as "other"."""
 
 _templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
@@ -121,6 +124,27 @@ async def _history(sessions: SessionFactory, span: Range, w: Words) -> list[Char
         ("language", w.language_name, "contacts_language"),
         ("country", w.country_name, "contacts_country"),
     ):
+        per_day = await stats.contacts_by_day(sessions, span, by, top=TOP_SERIES)
+
+        def named(key: str, label: Callable[[str], str] = label) -> str:
+            return w.t("column.other") if key == stats.OTHER else label(key)
+
+        views.append(
+            ChartView(
+                f"contacts-day-{by}",
+                w.t(f"chart.{name}_day"),
+                w.t("chart.contacts_note"),
+                charts.columns(
+                    f"contacts-day-{by}",
+                    w.t(f"chart.{name}_day"),
+                    per_day,
+                    category_label=day_label,
+                    series_label=named,
+                ),
+                [w.t("column.day"), *(named(s.key) for s in per_day.series)],
+                _table(per_day, iso_days),
+            )
+        )
         totals = await stats.contacts_total(sessions, span, by)
         views.append(
             ChartView(

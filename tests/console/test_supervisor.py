@@ -220,3 +220,29 @@ async def test_seeded_traffic_and_a_csv_export_leave_no_text_or_number_behind(
     for canary in canaries:
         assert all(canary not in text for text in exported)
     await assert_nothing_stored(console, canaries)
+
+
+async def test_small_languages_are_summed_into_other_before_small_counts_are_hidden(
+    helpline: Helpline,
+) -> None:
+    from bot.console import stats
+    from bot.db import transaction
+
+    day = dt.date(2026, 11, 2)
+    languages = {"en": 40, "es": 30, "fr": 20, "uk": 10, "ar": 8, "ru": 3, "zh": 2, "vi": 1}
+    async with transaction(helpline.sessions) as session:
+        for language, count in languages.items():
+            session.add(
+                DailyCount(day=day, channel="sms", language=language, metric="contact", count=count)
+            )
+    figures = await stats.contacts_by_day(
+        helpline.sessions, stats.Range(day, day), "language", top=5
+    )
+    assert [(s.key, s.values) for s in figures.series] == [
+        ("en", (40,)),
+        ("es", (30,)),
+        ("fr", (20,)),
+        ("uk", (10,)),
+        ("ar", (8,)),
+        ("other", (6,)),  # 3 + 2 + 1: each alone would be hidden, together they are six
+    ]

@@ -193,6 +193,10 @@ async def test_a_seeded_fortnight_is_charted_as_the_database_counts_it_with_smal
                 await expect(bar).to_have_count(0)
     assert sum(1 for row in table[1:] if row[2] == "<5") == FORTNIGHT  # 0..4: all hidden
 
+    by_language = await _table(page, "contacts-day-language")
+    assert by_language[0] == ["Day", "Spanish", "Ukrainian"]
+    assert [row[1:] for row in by_language[1:]] == [row[1:] for row in table[1:]]
+
     countries = await _table(page, "contacts-country")
     total_mx = sum(count for (_, channel), count in by_day.items() if channel == "sms")
     assert ["Mexico", str(total_mx)] in countries
