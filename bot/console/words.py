@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_skeleton, format_time
+from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
 
 from bot.i18n import DEFAULT_LANGUAGE, catalogue, language_codes
@@ -120,6 +122,15 @@ class Words:
 
     def minutes(self, seconds: float) -> str:
         return self.t("unit.minutes", n=self.number(round(seconds / 60, 1)))
+
+    def phrases(self, keys: Sequence[str]) -> dict[str, str]:
+        """English sentence -> this language's, for a page script that writes English ones."""
+        english = Words(DEFAULT_LANGUAGE)
+        return {english.t(key): self.t(key) for key in keys}
+
+    def language_list(self, codes: Sequence[str]) -> str:
+        """Language names as a list in this language ("English and Spanish", "…")."""
+        return str(format_list([self.language_name(c) for c in codes], locale=self.code))
 
     def language_name(self, code: str) -> str:
         return str(Locale.parse(self.code).languages.get(code, code))
