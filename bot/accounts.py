@@ -1,4 +1,9 @@
-"""Advocate accounts: argon2id passwords and TOTP secrets sealed at rest."""
+"""Advocate accounts: argon2id passwords and TOTP secrets sealed at rest.
+
+Enrolment QR codes are drawn by segno: pure Python (no Pillow or C image libraries),
+maintained, and it writes SVG directly, so the code is made on the server and shown as
+an image; the secret never goes to a third-party service or a script on the page.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import datetime as dt
 import secrets
 
 import pyotp
+import segno
 from argon2 import PasswordHasher
 from sqlmodel import col, select, update
 
@@ -34,6 +40,66 @@ def new_password() -> str:
 
 def enrolment_uri(name: str, totp_secret: str) -> str:
     return pyotp.TOTP(totp_secret).provisioning_uri(name=name, issuer_name=TOTP_ISSUER)
+
+
+MAX_CHATS_LIMIT = 10
+
+
+def enrolment_qr(uri: str) -> str:
+    """The enrolment URI as an SVG data URI (the console's CSP allows ``data:`` images)."""
+    return str(segno.make(uri, error="m").svg_data_uri(scale=5, border=2))
+
+
+async def reset_password(sessions: SessionFactory, advocate_id: int) -> tuple[str, str]:
+    """Give an advocate a new random password; return their name and it (shown once)."""
+    password = new_password() + new_password()[:4]
+    async with transaction(sessions) as session:
+        advocate = await session.get(Advocate, advocate_id)
+        if advocate is None:
+            raise AccountError("no such advocate")
+        advocate.password_hash = hash_password(password)
+        advocate.failed_logins = 0
+        advocate.locked_until = None
+        session.add(advocate)
+        return advocate.name, password
+
+
+async def reset_totp(sessions: SessionFactory, sealer: Sealer, advocate_id: int) -> tuple[str, str]:
+    """Give an advocate a new TOTP secret; return their name and the secret (shown once)."""
+    secret = pyotp.random_base32()
+    async with transaction(sessions) as session:
+        advocate = await session.get(Advocate, advocate_id)
+        if advocate is None:
+            raise AccountError("no such advocate")
+        advocate.totp_secret_ciphertext = sealer.seal(secret.encode())
+        advocate.totp_last_step = 0
+        advocate.locked_until = None
+        session.add(advocate)
+        return advocate.name, secret
+
+
+async def update_advocate(
+    sessions: SessionFactory,
+    advocate_id: int,
+    *,
+    role: Role,
+    languages: tuple[str, ...],
+    max_chats: int,
+) -> None:
+    """Change what an advocate may do: role, the languages they speak, how many chats at once."""
+    unknown = [code for code in languages if code not in language_codes()]
+    if unknown or not languages:
+        raise AccountError("choose at least one known language")
+    if not 1 <= max_chats <= MAX_CHATS_LIMIT:
+        raise AccountError(f"chats at once must be 1 to {MAX_CHATS_LIMIT}")
+    async with transaction(sessions) as session:
+        advocate = await session.get(Advocate, advocate_id)
+        if advocate is None:
+            raise AccountError("no such advocate")
+        advocate.role = role
+        advocate.languages = ",".join(languages)
+        advocate.max_chats = max_chats
+        session.add(advocate)
 
 
 async def add_advocate(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
@@ -88,7 +89,10 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
         return JSONResponse({"ready": status == 200, **checks}, status_code=status)
 
     @app.get("/metrics", include_in_schema=False)
-    async def prometheus() -> Response:
+    async def prometheus(request: Request) -> Response:
+        """Serve metrics to a scraper holding HELPLINE_METRICS_TOKEN; 404 for everyone else."""
+        if not _metrics_allowed(helpline, request.headers.get("authorization", "")):
+            return Response("Not found", status_code=404)
         body = await metrics.exposition(
             helpline.sessions, helpline.clock(), relay_up=await helpline.relay.healthy()
         )
@@ -107,6 +111,15 @@ async def _quietly(part: str, stopping: Awaitable[None]) -> None:
         await stopping
     except Exception as error:
         log.error("shutdown of %s failed error=%s", part, type(error).__name__)
+
+
+def _metrics_allowed(helpline: Helpline, authorization: str) -> bool:
+    token = helpline.settings.metrics_token
+    if token is None or not token.get_secret_value():
+        return False
+    scheme, _, given = authorization.partition(" ")
+    expected = token.get_secret_value().encode()
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected)
 
 
 async def _database_ready(helpline: Helpline) -> bool:

@@ -6,7 +6,8 @@ a quick-exit word that a carrier would take as an opt-out, a malformed hotline f
 a claim about a line (open day and night, interpreters, private) written into a text
 instead of coming from the directory (content/claim_words.toml), an everyday word
 ("bye", "ok", "пока") that would end a live chat at once (content/everyday_words.toml),
-an English message longer than two SMS segments or above reading grade 6.
+a text that arrives as more than two SMS in any language, an English message longer
+than two SMS segments, English above reading grade 6.
 Warnings: flagged hotline numbers, entries not checked for 12 months, unreviewed text.
 Printed: SMS segments per language and a reading-level figure where a formula exists.
 """
@@ -40,12 +41,17 @@ from bot.i18n import (
 from bot.line_words import FACT_KEYS
 from bot.reading_level import label as reading_label
 from bot.reading_level import level as reading_level
+from bot.render import sms_parts
 from bot.segments import measure
+from bot.types import Reply
 from content import CLAIM_WORDS_FILE, EVERYDAY_WORDS_FILE
 
 ENGLISH_MAX_SEGMENTS = 2
 """A topic may take two messages; each English message fits in two SMS segments."""
 ENGLISH_MAX_GRADE = 6.0
+PROSE_MIN_WORDS = 8
+MAX_SMS_PER_TEXT = 2
+"""A text may arrive as at most two SMS after splitting to the per-message segment budget."""
 
 CARRIER_WORDS = frozenset(
     {
@@ -190,6 +196,21 @@ def check_live_chat_words(
             )
 
 
+def check_told_exit_word(code: str, entries: dict[str, Entry], report: Report) -> None:
+    """The exit word we tell people ({exit_word}: the first quick-exit word) must also work
+    inside a live chat, or the promise in the welcome and consent texts breaks there."""
+    told = entries.get("keywords.exit")
+    live = entries.get("keywords.exit_live")
+    if told is None or live is None:
+        return
+    first = normalise(told.text.split(",")[0])
+    if first not in {normalise(word) for word in live.text.split(",")}:
+        report.errors.append(
+            f"{code}: the exit word people are told ({first!r}) does not end a live chat; "
+            "put it first in keywords.exit_live or choose another first keywords.exit word"
+        )
+
+
 def check_english(
     entries: dict[str, Entry], sizes: dict[str, tuple[str, int]], report: Report
 ) -> None:
@@ -198,6 +219,14 @@ def check_english(
             report.errors.append(
                 f"en:{entries[key].line}: {key} takes {count} SMS segments; keep each message "
                 f"to {ENGLISH_MAX_SEGMENTS} (split a topic into two messages)"
+            )
+    for key, entry in sorted(entries.items()):
+        if not _person_facing(key) or len(entry.text.split()) < PROSE_MIN_WORDS:
+            continue
+        text_grade = reading_level([entry.text], DEFAULT_LANGUAGE)
+        if text_grade is not None and text_grade > ENGLISH_MAX_GRADE:
+            report.errors.append(
+                f"en:{entry.line}: {key} reads at grade {text_grade:.1f}, above {ENGLISH_MAX_GRADE:.0f}"
             )
     grade = report.reading.get(DEFAULT_LANGUAGE)
     if grade is not None and grade > ENGLISH_MAX_GRADE:
@@ -247,14 +276,27 @@ def check_language(
         )
         segments = measure(filled)
         sizes[key] = (segments.encoding, segments.count)
+        messages = len(sms_parts(Reply(text=filled)))
+        if messages > MAX_SMS_PER_TEXT:
+            report.errors.append(
+                f"{where}: arrives as {messages} SMS; keep each text within {MAX_SMS_PER_TEXT} "
+                "(shorter sentences split better)"
+            )
     report.segments[code] = sizes
     report.unreviewed[code] = sum(1 for entry in entries.values() if not entry.reviewed)
+    # Menu labels are not prose: two-word "sentences" would flatter the figure.
     report.reading[code] = reading_level(
-        (entry.text for key, entry in entries.items() if _person_facing(key)), code
+        (
+            entry.text
+            for key, entry in entries.items()
+            if _person_facing(key) and len(entry.text.split()) >= PROSE_MIN_WORDS
+        ),
+        code,
     )
     rules = rules or word_rules()
     check_claims(code, entries, rules, report)
     check_live_chat_words(code, entries, rules, report)
+    check_told_exit_word(code, entries, report)
     if code == DEFAULT_LANGUAGE:
         check_english(entries, sizes, report)
     for key in ("keywords.exit", "keywords.leave_queue", "keywords.exit_live", "keywords.end_chat"):
@@ -292,18 +334,21 @@ def check_coverage(directory_: Directory, report: Report) -> None:
     missing = sorted(set(inhabited) - set(with_emergency))
 
     def having(purpose: str) -> list[str]:
-        return sorted(
-            code
-            for code, country in directory_.countries.items()
-            if any(n.purpose == purpose for n in country.lines)
-        )
+        """Countries with a line for ``purpose`` to talk to; flagged ones marked with '?'."""
+        found = []
+        for code, country in sorted(directory_.countries.items()):
+            fitting = [n for n in country.lines if n.purpose == purpose and not n.report_only]
+            if fitting:
+                found.append(code if any(n.confirmed for n in fitting) else f"{code}?")
+        return found
 
     trafficking, child = having("trafficking"), having("child")
     report.coverage = [
         f"emergency numbers: {len(with_emergency)} of {len(inhabited)} inhabited ISO countries"
         f" and territories" + (f" (missing: {' '.join(missing)})" if missing else ""),
-        f"anti-trafficking line: {len(trafficking)} countries ({' '.join(trafficking)})",
-        f"child line: {len(child)} countries ({' '.join(child)})",
+        f"anti-trafficking line: {len(trafficking)} countries ({' '.join(trafficking)};"
+        " ? = flagged only)",
+        f"child line: {len(child)} countries ({' '.join(child)}; ? = flagged only)",
     ]
     for number in directory_.numbers.values():
         if not number.source.strip():

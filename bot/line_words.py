@@ -6,9 +6,9 @@ under ``facts.*`` keys and are added here only when the line's entry in
 content/hotlines.toml says so. A field that is missing says nothing. ``helpline content
 check`` fails on a claim written anywhere else (see bot/content_check.py).
 
-The directory fields read here are ``hours`` ("24/7"), ``interpreters``,
-``confidential``, ``report_only`` (bools), ``purpose`` and ``audience`` (words). Fields
-the directory does not carry yet read as unknown.
+The directory fields read here are ``hours`` ("24/7" or "24h …"), ``interpreters``,
+``confidential``, ``report_only`` (bools), ``purpose``, ``audience`` and ``mode``
+(words). Fields the directory does not carry yet read as unknown.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ FACT_KEYS = (
     "facts.open_always",
     "facts.interpreters",
     "facts.confidential",
+    "facts.text",
 )
 """Every claim sentence a catalogue may hold; content check keeps catalogues to these."""
 
 _NO_SPACE_LANGUAGES = frozenset({"zh"})
 _YOUNG = ("child", "youth", "young", "teen", "minor", "under")
-_NOT_SUPPORT = ("report", "missing", "police", "tip")
+_NOT_SUPPORT = ("report", "missing", "police", "tipline", "cybertip")
 
 
 def _field(number: Number, name: str) -> object:
@@ -53,12 +54,15 @@ def fact_keys(number: Number) -> list[str]:
         keys.append("facts.police")
     if _field(number, "report_only") is True:
         keys.append("facts.report_only")
-    if _field(number, "hours") == "24/7":
+    if _always_open(number):
         keys.append("facts.open_always")
     if _field(number, "interpreters") is True:
         keys.append("facts.interpreters")
     if _field(number, "confidential") is True:
         keys.append("facts.confidential")
+    if "text" in _words(number, "mode") or (number.text and number.text == number.call):
+        # Only when the number shown ({hotline} is the voice number) also takes texts.
+        keys.append("facts.text")
     return keys
 
 
@@ -86,10 +90,22 @@ def is_support_line(number: Number) -> bool:
 
 
 def is_for_young_people(number: Number) -> bool:
+    """A line young people may call: one for children, or a child line open to everyone."""
     audience = _words(number, "audience")
-    if audience:
-        return any(word in audience for word in _YOUNG)
+    if any(word in audience for word in _YOUNG):
+        return True
+    if audience in ("adults", "women"):
+        return False
     return number.kind == "child"
+
+
+def _only_for_young_people(number: Number) -> bool:
+    return any(word in _words(number, "audience") for word in _YOUNG)
+
+
+def _always_open(number: Number) -> bool:
+    hours = _field(number, "hours")
+    return isinstance(hours, str) and hours.replace(" ", "").startswith(("24/7", "24h"))
 
 
 def _first_confirmed(numbers: list[Number]) -> Number | None:
@@ -113,7 +129,8 @@ def crisis_line(country: Country) -> Number | None:
 def youth_line(country: Country) -> Number | None:
     """A support line a young person can talk to: never a reporting or missing-children line."""
     young = [n for n in country.lines if is_for_young_people(n) and is_support_line(n)]
-    chosen = _first_confirmed(young) or crisis_line(country)
+    only_young = [n for n in young if _only_for_young_people(n)]
+    chosen = _first_confirmed(only_young) or _first_confirmed(young) or crisis_line(country)
     if chosen is not None:
         return chosen
     main = country.main_line()
@@ -121,6 +138,7 @@ def youth_line(country: Country) -> Number | None:
 
 
 def _dial(number: Number | None) -> str | None:
+    # None, not "-": the sentence that names a missing line is left out whole (bot/i18n.py).
     return number.dial if number is not None else None
 
 
@@ -129,10 +147,7 @@ def _name(number: Number | None) -> str | None:
 
 
 def line_placeholders(words: Catalogue, country: Country) -> dict[str, str | None]:
-    """Names, numbers and supported facts of the lines texts may name, for ``str.format``.
-
-    A line the country lacks is None, so the sentence naming it is left out whole.
-    """
+    """Names, numbers and supported facts of the lines texts may name, for ``str.format``."""
     main = country.main_line()
     young = youth_line(country)
     crisis = crisis_line(country) or main

@@ -8,8 +8,6 @@ ticket is open and only encrypted, and after a close nothing more is ever sent.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 import math
@@ -27,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.crypto import DecryptionError, Sealer
 from bot.db import SessionFactory, one_open_ticket, transaction
 from bot.delivery import Senders
+from bot.held_messages import HOLD_SECONDS, HeldMessages
 from bot.i18n import catalogue
 from bot.models import Advocate, Contact, Ticket, utcnow
 from bot.public_alias import new_public_alias
@@ -38,10 +37,10 @@ from bot.relay import (
     Left,
     Missed,
     PersonMessage,
+    QueueChanged,
     Relay,
     Replay,
     Transferred,
-    parse_ticket_event,
     ticket_topic,
 )
 from bot.states import State, TicketStatus
@@ -66,8 +65,6 @@ OUTCOME_CODES = (
 )
 _DEFAULT_WAIT = dt.timedelta(minutes=5)
 _RECENT_WAITS = 50
-HOLD_SECONDS = 90.0
-"""How long what a person wrote is held in memory until an advocate's page has it."""
 MAX_FROM_PERSON = 4_000
 """Longest message passed to an advocate at once (Telegram's own limit is 4,096)."""
 ABSENT_GRACE = dt.timedelta(seconds=90)
@@ -124,7 +121,7 @@ class Queue:
         self._senders = senders
         self._sealer = address_sealer
         self._hold = hold
-        self._watchers: dict[int, _Watcher] = {}
+        self._watchers: dict[int, HeldMessages] = {}
         self.hold_seconds = HOLD_SECONDS
 
     # --- the person's side -------------------------------------------------------
@@ -224,13 +221,20 @@ class Queue:
         message = PersonMessage(id=secrets.token_urlsafe(12), text=text, cut=cut)
         watcher = self._watchers.get(ticket.id)
         if watcher is None or watcher.done:
-            watcher = _Watcher(self, ticket.id)
+            watcher = HeldMessages(
+                self._relay, ticket.id, hold_seconds=self.hold_seconds, on_missed=self._missed
+            )
             self._watchers[ticket.id] = watcher
             await watcher.start()
         watcher.hold(message)
         await self._relay.publish(ticket_topic(ticket.id), message.event())
         if cut:
             await self._notify_person(ticket, "console_person.too_long")
+
+    def holding(self, ticket_id: int) -> int:
+        """How many of this person's messages this worker still holds for a page."""
+        watcher = self._watchers.get(ticket_id)
+        return 0 if watcher is None or watcher.done else watcher.count
 
     async def acknowledge(self, ticket_id: int, message_id: str) -> None:
         """An advocate's page has this message: every worker holding it may let it go."""
@@ -250,7 +254,7 @@ class Queue:
             )
             return result.first()
 
-    async def _missed(self, ticket_id: int, count: int) -> None:
+    async def _missed(self, ticket_id: int, count: int, total: int) -> None:
         """Held messages timed out: tell the person, and the advocate's page when it is back."""
         async with self._sessions() as session:
             ticket = await session.get(Ticket, ticket_id)
@@ -258,10 +262,10 @@ class Queue:
             return
         log.info("held messages not seen ticket=%s count=%s", ticket_id, count)
         await self._notify_person(ticket, "console_person.not_received")
-        await self._relay.publish(ticket_topic(ticket_id), Missed(count=count).event())
+        await self._relay.publish(ticket_topic(ticket_id), Missed(count=total).event())
 
     async def announce(self) -> None:
-        await self._relay.publish(QUEUE_TOPIC, {"type": "queue"})
+        await self._relay.publish(QUEUE_TOPIC, QueueChanged().event())
 
     # --- the advocate's side -----------------------------------------------------
 
@@ -384,6 +388,17 @@ class Queue:
                     | (col(Advocate.online_until) < now - ABSENT_GRACE)
                 )
             for ticket in (await session.exec(query)).all():
+                # Every worker's housekeeping may see the same chat: only one moves it.
+                moved = await session.exec(
+                    update(Ticket)
+                    .where(col(Ticket.id) == ticket.id)
+                    .where(col(Ticket.status) == TicketStatus.ACTIVE)
+                    .where(col(Ticket.advocate_id) == ticket.advocate_id)
+                    .values(status=TicketStatus.WAITING)
+                )
+                if moved.rowcount != 1:
+                    continue
+                await session.refresh(ticket)
                 await self._to_front(session, ticket)
                 session.add(ticket)
                 returned.append(ticket)
@@ -694,72 +709,6 @@ class Queue:
         ticket.outcomes = ",".join(outcomes)
         ticket.address_ciphertext = None
         ticket.contact_alias = None
-
-
-class _Watcher:
-    """What one person wrote in one chat, held in this worker's memory until a page has it.
-
-    It listens on the chat's topic: an ``ack`` lets a message go, a ``replay`` (a page
-    reopened the chat) sends what is held again, and a message held longer than the
-    queue's ``hold_seconds`` is given up on: the person is told, and so is the page.
-    """
-
-    def __init__(self, queue: Queue, ticket_id: int) -> None:
-        self._queue = queue
-        self._ticket_id = ticket_id
-        self._held: dict[str, tuple[float, PersonMessage]] = {}
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-
-    @property
-    def done(self) -> bool:
-        return self._task is None or self._task.done()
-
-    async def start(self) -> None:
-        ready = asyncio.Event()
-        self._task = asyncio.create_task(self._run(ready), name="held-messages")
-        await ready.wait()
-
-    def hold(self, message: PersonMessage) -> None:
-        deadline = asyncio.get_running_loop().time() + self._queue.hold_seconds
-        self._held[message.id] = (deadline, message)
-        self._wake.set()
-
-    async def _run(self, ready: asyncio.Event) -> None:
-        relay = self._queue._relay
-        topic = ticket_topic(self._ticket_id)
-        try:
-            async with relay.subscribe(topic) as events:
-                ready.set()
-                # Held messages arrive right after start(); stop only once none is left.
-                await self._wake.wait()
-                while self._held:
-                    loop = asyncio.get_running_loop()
-                    due = min(deadline for deadline, _ in self._held.values())
-                    try:
-                        async with asyncio.timeout(max(0.0, due - loop.time())):
-                            event = parse_ticket_event(await events.get())
-                    except TimeoutError:
-                        await self._give_up(loop.time())
-                        continue
-                    if isinstance(event, Ack):
-                        self._held.pop(event.id, None)
-                    elif isinstance(event, Replay):
-                        for _, message in list(self._held.values()):
-                            await relay.publish(topic, message.event())
-                    elif isinstance(event, Closed | Left):
-                        self._held.clear()
-        finally:
-            ready.set()
-            self._held.clear()
-
-    async def _give_up(self, now: float) -> None:
-        late = [key for key, (deadline, _) in self._held.items() if deadline <= now]
-        for key in late:
-            del self._held[key]
-        if late:
-            with contextlib.suppress(Exception):
-                await self._queue._missed(self._ticket_id, len(late))
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

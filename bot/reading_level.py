@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 _PLACEHOLDER = re.compile(r"\{[^}]*\}")
-_SENTENCE_END = re.compile(r"[.!?…]+(?=\s|$)|[:;](?=\s)")
+_SENTENCE_END = re.compile(r"[.!?…]+(?=\s|$)")
 _VOWELS = {
     "en": "aeiouy",
     "es": "aeiouáéíóúü",

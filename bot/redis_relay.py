@@ -37,11 +37,11 @@ from redis.backoff import NoBackoff
 from sqlalchemy.engine import make_url
 
 from bot import metrics
-from bot.relay import QUEUE_TOPIC, Event, Subscription
+from bot.relay import QUEUE_TOPIC, Event, QueueChanged, RelayLink, Subscription
 
 log = logging.getLogger(__name__)
 
-CONTENT_EVENT_TYPES = frozenset({"message", "simulator"})
+CONTENT_EVENT_TYPES = frozenset({"message", "simulator", "handover"})
 """Events that carry what someone wrote: failing to publish them is an error, not a shrug."""
 
 _RECONNECT_FIRST = 0.1
@@ -252,10 +252,10 @@ class RedisRelay:
 
     def _announce_link(self, *, connected: bool) -> None:
         """Tell local listeners the link changed, so a console can say it is reconnecting."""
-        notice: Event = {"type": "relay", "connected": connected}
+        notice = RelayLink(connected=connected).event()
         everyone = {s for subscribers in self._subscribers.values() for s in subscribers}
         for subscription in everyone:
             subscription.offer(notice)
         if connected:
             for subscription in tuple(self._subscribers.get(QUEUE_TOPIC, ())):
-                subscription.offer({"type": "queue"})
+                subscription.offer(QueueChanged().event())

@@ -31,13 +31,13 @@ def ticket_topic(ticket_id: int) -> str:
     return f"ticket:{ticket_id}"
 
 
-# --- typed events on a ticket's topic ---------------------------------------------------
-# A chat's events are these frozen classes; a misspelt kind or field does not type-check,
-# and parse_ticket_event() turns a wire dict back into one (or None when it is not one).
+# --- typed relay events ------------------------------------------------------------------
+# Events are these frozen classes; a misspelt kind or field does not type-check,
+# and parse_event() turns a wire dict back into one (or None when it is not one).
 
 
 @dataclass(frozen=True, slots=True)
-class _TicketEvent:
+class _RelayEvent:
     kind: ClassVar[str] = ""
 
     def event(self) -> Event:
@@ -48,7 +48,7 @@ class _TicketEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class PersonMessage(_TicketEvent):
+class PersonMessage(_RelayEvent):
     """What the person wrote: held in memory until an advocate's page acknowledges it."""
 
     kind: ClassVar[str] = "message"
@@ -58,7 +58,7 @@ class PersonMessage(_TicketEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class Ack(_TicketEvent):
+class Ack(_RelayEvent):
     """The holder's page has this message: workers holding it let it go."""
 
     kind: ClassVar[str] = "ack"
@@ -66,14 +66,14 @@ class Ack(_TicketEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class Replay(_TicketEvent):
+class Replay(_RelayEvent):
     """A page (re)opened the chat: workers send again what they still hold."""
 
     kind: ClassVar[str] = "replay"
 
 
 @dataclass(frozen=True, slots=True)
-class Missed(_TicketEvent):
+class Missed(_RelayEvent):
     """Held messages were not seen in time; the person was told."""
 
     kind: ClassVar[str] = "missed"
@@ -81,14 +81,14 @@ class Missed(_TicketEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery(_TicketEvent):
+class Delivery(_RelayEvent):
     kind: ClassVar[str] = "delivery"
     ok: bool
     advocate: int
 
 
 @dataclass(frozen=True, slots=True)
-class Transferred(_TicketEvent):
+class Transferred(_RelayEvent):
     """The chat moved: to an advocate, or (``to`` None) back to the front of the line."""
 
     kind: ClassVar[str] = "transferred"
@@ -97,7 +97,7 @@ class Transferred(_TicketEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class Handover(_TicketEvent):
+class Handover(_RelayEvent):
     """The transcript and notes, page to page, on a transfer. Never stored anywhere."""
 
     kind: ClassVar[str] = "handover"
@@ -107,27 +107,64 @@ class Handover(_TicketEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class Closed(_TicketEvent):
+class Closed(_RelayEvent):
     kind: ClassVar[str] = "closed"
 
 
 @dataclass(frozen=True, slots=True)
-class Left(_TicketEvent):
+class Left(_RelayEvent):
     kind: ClassVar[str] = "left"
 
 
-TicketEvent = (
-    PersonMessage | Ack | Replay | Missed | Delivery | Transferred | Handover | Closed | Left
+@dataclass(frozen=True, slots=True)
+class QueueChanged(_RelayEvent):
+    """On the queue topic: a ticket opened, was claimed, moved or closed. No content."""
+
+    kind: ClassVar[str] = "queue"
+
+
+@dataclass(frozen=True, slots=True)
+class RelayLink(_RelayEvent):
+    """To local listeners only: the live link between workers dropped or came back."""
+
+    kind: ClassVar[str] = "relay"
+    connected: bool
+
+
+RelayEvent = (
+    PersonMessage
+    | Ack
+    | Replay
+    | Missed
+    | Delivery
+    | Transferred
+    | Handover
+    | Closed
+    | Left
+    | QueueChanged
+    | RelayLink
 )
-_TICKET_EVENTS: dict[str, type[_TicketEvent]] = {
+_EVENTS: dict[str, type[_RelayEvent]] = {
     cls.kind: cls
-    for cls in (PersonMessage, Ack, Replay, Missed, Delivery, Transferred, Handover, Closed, Left)
+    for cls in (
+        PersonMessage,
+        Ack,
+        Replay,
+        Missed,
+        Delivery,
+        Transferred,
+        Handover,
+        Closed,
+        Left,
+        QueueChanged,
+        RelayLink,
+    )
 }
 
 
-def parse_ticket_event(event: Event) -> TicketEvent | None:
+def parse_event(event: Event) -> RelayEvent | None:
     """The typed event for a wire dict, or None if it is not a well-formed ticket event."""
-    cls = _TICKET_EVENTS.get(str(event.get("type")))
+    cls = _EVENTS.get(str(event.get("type")))
     if cls is None:
         return None
     values: dict[str, Any] = {}

@@ -59,6 +59,7 @@ class Router:
         self._actions: dict[Topic, Action] = {}
         self._menus: dict[State, tuple[MenuBuilder, str]] = {}
         self._text: dict[State, TextHandler] = {}
+        self._text_first: set[State] = set()
         self._keywords: list[Keyword] = []
         self._intents: dict[tuple[Intent, State | None], IntentRoute] = {}
         self._pre: list[tuple[int, PreHandler]] = []
@@ -74,8 +75,11 @@ class Router:
     def menu(self, state: State, builder: MenuBuilder, title_key: str = "menu.main.title") -> None:
         self._menus[state] = (builder, title_key)
 
-    def text(self, state: State, handler: TextHandler) -> None:
+    def text(self, state: State, handler: TextHandler, *, before_intents: bool = False) -> None:
+        """Free text in ``state``; ``before_intents``: it is heard before any intent."""
         self._text[state] = handler
+        if before_intents:
+            self._text_first.add(state)
 
     def keywords(self, key: str, payload: Payload, *, when: Condition | None = None) -> None:
         """Whole-message words (catalogue ``key``, person's language or English) mean ``payload``."""
@@ -179,10 +183,13 @@ class Router:
             return
         if chosen is not None and await self.run(conversation, chosen):
             return
+        state = conversation.contact.state
+        expected = self.text_handler(state)
+        if expected is not None and state in self._text_first and await expected(conversation):
+            return
         if await self._understood(conversation, meaning):
             return
-        expected = self.text_handler(conversation.contact.state)
-        if expected is not None and await expected(conversation):
+        if expected is not None and state not in self._text_first and await expected(conversation):
             return
         for free in self._free_text:
             if await free(conversation):

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
 
     console_idle_logout_minutes: int = Field(15, alias="HELPLINE_CONSOLE_IDLE_MINUTES", ge=1)
     console_lockout_attempts: int = Field(5, alias="HELPLINE_CONSOLE_LOCKOUT_ATTEMPTS", ge=1)
+    # /metrics shows live queue state: only a scraper with this bearer token sees it (unset: 404).
+    metrics_token: SecretStr | None = Field(None, alias="HELPLINE_METRICS_TOKEN")
 
     twilio_account_sid: str | None = Field(None, alias="TWILIO_ACCOUNT_SID")
     twilio_auth_token: SecretStr | None = Field(None, alias="TWILIO_AUTH_TOKEN")

@@ -47,6 +47,7 @@ class Housekeeping:
         helpline = self._helpline
         now = helpline.clock()
         await helpline.queue.expire(now)
+        await helpline.queue.return_orphans(now)
         await send_queue_updates(helpline)
         await self._staffing.sample(helpline, now)
         await helpline.counts.flush(helpline.sessions)

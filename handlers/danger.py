@@ -23,7 +23,7 @@ async def danger_first(conversation: Conversation) -> bool:
         await conversation.router.run(conversation, Payload(Topic.WHERE))
         conversation.topic = "danger"
         await _concern(conversation)
-    elif conversation.meaning.intent in EXPLOITATION:
+    elif not conversation.said.isdecimal() and conversation.meaning.intent in EXPLOITATION:
         await _concern(conversation)
     return False
 

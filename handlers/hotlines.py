@@ -46,6 +46,12 @@ def country_options(conversation: Conversation) -> Sequence[Option]:
     )
 
 
+def line_name(conversation: Conversation, number: Number) -> str:
+    """The line's name in the person's language, where it is not a proper name."""
+    key = f"line.{number.id}"
+    return conversation.t(key) if conversation.catalogue.has(key) else number.name
+
+
 def number_line(conversation: Conversation, number: Number, index: int = 0) -> str:
     # In discreet mode a line's own name ("… Trafficking Hotline") would say what this is,
     # and so would "for children" or "to report": the neutral letter stands alone.
@@ -53,7 +59,7 @@ def number_line(conversation: Conversation, number: Number, index: int = 0) -> s
     name = (
         conversation.t("hotlines.neutral_name", letter="ABCDEFGHIJ"[index % 10])
         if discreet
-        else number.name
+        else line_name(conversation, number)
     )
     if number.call:
         line = conversation.t("hotlines.call", name=name, number=number.call)

@@ -15,7 +15,7 @@ from babel import Locale
 
 from bot.conversation import Conversation, Option, Router
 from bot.directory.cards import render_card
-from bot.directory.gazetteer import Place, resolve
+from bot.directory.gazetteer import Place, place_not_found, resolve
 from bot.directory.needs import Need
 from bot.directory.search import ServiceCard, language_matches, search_all
 from bot.i18n import normalise
@@ -126,18 +126,23 @@ async def typed_place(conversation: Conversation) -> bool:
     conversation.topic = "services"
     contact = conversation.contact
     # The place index loads on first use (a few seconds, ~100 MB): off the event loop.
-    place = await asyncio.to_thread(resolve, conversation.inbound.text, country=contact.country)
+    text, country = conversation.inbound.text, contact.country
+    place = await asyncio.to_thread(
+        resolve, text, country=country, language=contact.language, zip_codes=country == "US"
+    )
     if place is None:
-        conversation.show_menu(
-            contact.state, "referrals.unknown_place", place_options(conversation)
-        )
+        key, example = await asyncio.to_thread(place_not_found, text, country)
+        conversation.say(key, **example)
+        conversation.show_menu(contact.state, "referrals.next.title", place_options(conversation))
         return True
     cards, other_language = await _find(conversation, place, need)
     shown = cards[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    label = conversation.t(need_label_key(need))
+    # Whole sentences per need (and a need-free one in discreet mode), so no language
+    # has to fit a need's name into a sentence it does not agree with.
+    which = "any" if contact.discreet else need.value
     if not shown:
-        key = "referrals.none" if page == 0 else "referrals.more.none"
-        conversation.say(key, need=_lower_first(label), place=place.name)
+        key = f"referrals.nothing.{which}" if page == 0 else "referrals.more.none"
+        conversation.say(key, place=place.name)
         conversation.show_menu(
             place_state(need), "referrals.next.title", place_options(conversation)
         )
@@ -146,7 +151,7 @@ async def typed_place(conversation: Conversation) -> bool:
         language = Locale.parse(contact.language).get_display_name(contact.language) or ""
         conversation.say("referrals.results.other_language", place=place.name, language=language)
     elif page == 0:
-        conversation.say("referrals.results.title", need=label, place=place.name)
+        conversation.say(f"referrals.found.{which}", place=place.name)
     for card in shown:
         conversation.say_text(render_card(card, conversation.catalogue, contact.channel))
     has_more = page == 0 and len(cards) > PAGE_SIZE
@@ -170,10 +175,6 @@ async def _find(
         conversation.session, place=place, need=need, language=None, now=conversation.now
     )
     return anyone, bool(anyone)
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
 
 
 def register(router: Router) -> None:

@@ -56,6 +56,5 @@ def register(router: Router) -> None:
     router.keywords("keywords.back", Payload(Topic.MENU))
     router.intent(Intent.MENU, Payload(Topic.MENU), label="option.menu")
     router.intent(Intent.GREETING, Payload(Topic.START))
-    router.intent(Intent.GREETING, Payload(Topic.TALK), state=State.QUEUED)
     router.menu(State.MAIN_MENU, main_options)
     router.menu(State.NEW, main_options)

@@ -141,7 +141,9 @@ async def keep_place(conversation: Conversation) -> bool:
 
 
 async def waiting(conversation: Conversation) -> bool:
-    """What is written while in line is not passed on: say so plainly."""
+    """What is written while in line is not passed on: say so plainly (fear still counts)."""
+    if conversation.meaning.intent == Intent.FEAR:
+        return await conversation.router.run(conversation, Payload(Topic.FEAR))
     conversation.say("talk.waiting_not_passed")
     return True
 
@@ -157,4 +159,4 @@ def register(router: Router) -> None:
     router.intent(Intent.NO, NO, state=State.TALK_CONSENT)
     router.menu(State.TALK_CONSENT, consent_options, "talk.consent")
     router.menu(State.QUEUED, queued_options)
-    router.text(State.QUEUED, waiting)
+    router.text(State.QUEUED, waiting, before_intents=True)

@@ -56,6 +56,10 @@ def database_url(
     return postgres_database
 
 
+METRICS_TOKEN = "test-metrics-token"
+METRICS_HEADERS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "HELPLINE_MODE": "test",
@@ -63,6 +67,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "HELPLINE_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
         "HELPLINE_PUBLIC_URL": "http://testserver",
         "HELPLINE_REDIS_URL": None,  # never picked up from the environment by accident
+        "HELPLINE_METRICS_TOKEN": METRICS_TOKEN,
     }
     values.update(overrides)
     return Settings.model_validate(values)

@@ -21,6 +21,7 @@ from sqlmodel import col, delete, select, update
 
 from bot.accounts import TOTP_PURPOSE
 from bot.console.audit import record
+from bot.console.throttle import SignInThrottle, Throttled
 from bot.crypto import DecryptionError, token_hash
 from bot.db import transaction
 from bot.helpline import Helpline
@@ -30,6 +31,8 @@ from bot.states import Role
 log = logging.getLogger(__name__)
 
 LOCKOUT = dt.timedelta(minutes=15)
+LOGIN_FLOOR_SECONDS = 0.3
+"""Every failed sign-in takes at least this long, so timing does not say which part was wrong."""
 SESSION_LIFETIME = dt.timedelta(hours=12)
 TOTP_STEP_SECONDS = 30
 _hasher = PasswordHasher()
@@ -95,21 +98,68 @@ async def _password_ok(password_hash: str, password: str) -> bool:
         return False
 
 
-async def log_in(helpline: Helpline, *, name: str, password: str, code: str) -> tuple[Staff, str]:
-    """Check name, password and TOTP code; return the staff member and a new session token."""
+async def log_in(
+    helpline: Helpline,
+    *,
+    name: str,
+    password: str,
+    code: str,
+    address: str = "",
+    throttle: SignInThrottle | None = None,
+) -> tuple[Staff, str]:
+    """Check name, password and TOTP code; return the staff member and a new session token.
+
+    An unknown name, a wrong password and a locked account do the same work (one hash,
+    one audit row) and take at least ``LOGIN_FLOOR_SECONDS``. Wrong passwords count
+    against the client address, never the account, so nobody can lock an advocate out
+    from outside; only wrong codes after a right password lock the account.
+    """
+    started = asyncio.get_running_loop().time()
+    try:
+        return await _log_in(helpline, name, password, code, address, throttle or _THROTTLE)
+    except LoginFailed:
+        spent = asyncio.get_running_loop().time() - started
+        await asyncio.sleep(max(0.0, LOGIN_FLOOR_SECONDS - spent))
+        raise
+
+
+_THROTTLE = SignInThrottle()
+
+
+async def _log_in(
+    helpline: Helpline,
+    name: str,
+    password: str,
+    code: str,
+    address: str,
+    throttle: SignInThrottle,
+) -> tuple[Staff, str]:
     now = helpline.clock()
-    async with helpline.sessions() as session:
-        advocate = (await session.exec(select(Advocate).where(Advocate.name == name))).first()
-    if advocate is None or advocate.id is None or not advocate.active:
-        await _password_ok(_DUMMY_HASH, password)
-        await record(helpline, action="login_failed", detail="unknown")
-        raise LoginFailed("unknown")
-    if advocate.locked_until is not None and advocate.locked_until > now:
+    try:
+        throttle.check(address)
+        async with helpline.sessions() as session:
+            found = (await session.exec(select(Advocate).where(Advocate.name == name))).first()
+        advocate = found if found is not None and found.id is not None and found.active else None
+        async with await throttle.hashing():
+            right = await _password_ok(
+                advocate.password_hash if advocate else _DUMMY_HASH, password
+            )
+    except Throttled:
+        await record(helpline, action="login_failed", detail="throttled")
+        raise LoginFailed("throttled") from None
+    if advocate is None or advocate.id is None or not right:
+        throttle.failed(address)
+        advocate_id = advocate.id if advocate else None
+        await record(
+            helpline,
+            action="login_failed",
+            advocate_id=advocate_id,
+            detail="password" if advocate else "unknown",
+        )
+        raise LoginFailed("password" if advocate else "unknown")
+    if advocate.locked_until is not None and _aware(advocate.locked_until) > now:
         await record(helpline, action="login_failed", advocate_id=advocate.id, detail="locked")
         raise LoginFailed("locked")
-    if not await _password_ok(advocate.password_hash, password):
-        await _fail(helpline, advocate.id, "password", now)
-        raise LoginFailed("password")
     try:
         secret = helpline.sealer(TOTP_PURPOSE).open(advocate.totp_secret_ciphertext).decode()
     except DecryptionError:
@@ -119,6 +169,7 @@ async def log_in(helpline: Helpline, *, name: str, password: str, code: str) -> 
     if step is None or not await _accept_step(helpline, advocate.id, step):
         await _fail(helpline, advocate.id, "totp" if step is None else "totp_replay", now)
         raise LoginFailed("totp")
+    throttle.succeeded(address)
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     async with transaction(helpline.sessions) as session:
@@ -156,6 +207,10 @@ async def log_in(helpline: Helpline, *, name: str, password: str, code: str) -> 
         token_hash(token),
     )
     return staff, token
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 async def _accept_step(helpline: Helpline, advocate_id: int, step: int) -> bool:

@@ -39,6 +39,7 @@ from bot.console.frames import (
     Typing,
     parse_frame,
 )
+from bot.console.page_frames import OpenedFrame, PageBound
 from bot.directory import Need, ServiceCard, render_card, resolve, search
 from bot.directory.cards import hours_text
 from bot.helpline import Helpline
@@ -52,9 +53,11 @@ from bot.relay import (
     Left,
     Missed,
     PersonMessage,
+    RelayEvent,
+    RelayLink,
     Replay,
     Transferred,
-    parse_ticket_event,
+    parse_event,
     ticket_topic,
 )
 from bot.states import TicketStatus
@@ -79,7 +82,7 @@ class ConsoleSocket:
         self.socket = socket
         self.staff = staff
         self._token = token
-        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._outbox: asyncio.Queue[PageBound | None] = asyncio.Queue()
         self._followed: dict[int, asyncio.Task[None]] = {}
         # Each chat's last directory search: service id -> the card exactly as the person
         # would receive it. In memory only, replaced by the next search, dropped with the chat.
@@ -172,7 +175,7 @@ class ConsoleSocket:
             except (TypeError, ValueError):
                 log.warning("console frame could not be written type=%s", frame.get("type"))
 
-    def send(self, frame: dict[str, Any]) -> None:
+    def send(self, frame: PageBound) -> None:
         self._outbox.put_nowait(frame)
 
     async def _end_session(self) -> None:
@@ -197,9 +200,10 @@ class ConsoleSocket:
 
     async def _pump_queue(self, events: Any) -> None:
         async for event in events:
-            if event.get("type") == "relay":
+            link = parse_event(event)
+            if isinstance(link, RelayLink):
                 # The live link between workers dropped or came back: say so on the page.
-                self.send({"type": "relay", "connected": bool(event.get("connected"))})
+                self.send({"type": "relay", "connected": bool(link.connected)})
                 continue
             await self._snapshot()
 
@@ -275,7 +279,7 @@ class ConsoleSocket:
             "servable": entry.language in self.staff.languages,
         }
 
-    async def _opened(self, entry: QueueEntry) -> dict[str, Any]:
+    async def _opened(self, entry: QueueEntry) -> OpenedFrame:
         own = self.staff.languages[0] if self.staff.languages else "en"
         default = self.helpline.settings.default_country
         discreet = await self.helpline.queue.discreet(entry.id)
@@ -324,15 +328,13 @@ class ConsoleSocket:
             async with self.helpline.relay.subscribe(ticket_topic(ticket_id)) as events:
                 ready.set()
                 async for raw in events:
-                    event = parse_ticket_event(raw)
+                    event = parse_event(raw)
                     if event is not None and await self._on_ticket_event(ticket_id, event):
                         return
         finally:
             ready.set()
 
-    async def _on_ticket_event(
-        self, ticket_id: int, event: PersonMessage | Missed | Handover | Transferred | Any
-    ) -> bool:
+    async def _on_ticket_event(self, ticket_id: int, event: RelayEvent) -> bool:
         """Pass a chat event to the page; True when the chat has ended for this advocate."""
         ref = self._ref(ticket_id)
         if isinstance(event, PersonMessage | Missed | Handover):
@@ -360,7 +362,7 @@ class ConsoleSocket:
             isinstance(event, Transferred) and event.to != self.staff.id
         ):
             reason = event.kind
-            if isinstance(event, Transferred) and event.to is None and event.by is None:
+            if isinstance(event, Transferred) and event.to is None:
                 reason = "requeued"
             self.send({"type": "ended", "ticket": ref, "reason": reason})
             self._followed.pop(ticket_id, None)
@@ -559,7 +561,7 @@ class ConsoleSocket:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.helpline.queue.hold_seconds):
                     async for raw in events:
-                        event = parse_ticket_event(raw)
+                        event = parse_event(raw)
                         if isinstance(event, Replay):
                             await relay.publish(topic, handover.event())
                         elif (isinstance(event, Ack) and event.id == "handover") or isinstance(

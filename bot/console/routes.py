@@ -14,14 +14,19 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import select
 
 from bot.accounts import (
+    MAX_CHATS_LIMIT,
     TOTP_PURPOSE,
     AccountError,
     add_advocate,
+    enrolment_qr,
     enrolment_uri,
     list_advocates,
     new_password,
+    reset_password,
+    reset_totp,
     set_active,
     unlock,
+    update_advocate,
 )
 from bot.console import auth
 from bot.console.audit import record
@@ -32,6 +37,7 @@ from bot.console.security import (
     allowed_origins,
     session_cookie,
 )
+from bot.console.throttle import SignInThrottle
 from bot.console.words import choices as console_language_choices
 from bot.console.words import words as console_words
 from bot.helpline import Helpline
@@ -77,6 +83,7 @@ def _field(form: Any, name: str) -> str:
 def router(helpline: Helpline) -> APIRouter:
     settings = helpline.settings
     cookie = session_cookie(settings)
+    throttle = SignInThrottle()
     api = APIRouter(prefix="/console", include_in_schema=False, route_class=SecureRoute)
 
     async def current(request: Request, *, touch: bool = False) -> auth.Staff | None:
@@ -89,6 +96,16 @@ def router(helpline: Helpline) -> APIRouter:
         if staff is None or not auth.csrf_matches(_field(form, "csrf"), staff.csrf_token):
             return None, None
         return staff, form
+
+    def _origin_problem(request: Request) -> dict[str, str] | None:
+        """Say in the page when its own address is not one the live connection accepts."""
+        host = request.headers.get("host")
+        here = f"{request.url.scheme}://{host}".lower() if host else ""
+        allowed = allowed_origins(settings, host)
+        if not here or here in allowed:
+            return None
+        log.warning("console opened from an origin the websocket refuses")
+        return {"here": here, "allowed": ", ".join(sorted(allowed))}
 
     async def demo_code() -> str | None:
         if settings.mode != "demo":
@@ -126,6 +143,7 @@ def router(helpline: Helpline) -> APIRouter:
             return RedirectResponse("/console/login", status_code=303)
         return render(
             "console.html",
+            origin_problem=_origin_problem(request),
             staff=staff,
             csrf=staff.csrf_token,
             outcomes=[(code, OUTCOME_LABELS.get(code, code)) for code in ADVOCATE_OUTCOMES],
@@ -156,8 +174,15 @@ def router(helpline: Helpline) -> APIRouter:
                 name=_field(form, "name")[:80],
                 password=_field(form, "password")[:200],
                 code=_field(form, "code")[:12],
+                address=request.client.host if request.client else "",
+                throttle=throttle,
             )
-        except auth.LoginFailed:
+        except auth.LoginFailed as failed:
+            if failed.reason == "throttled":
+                return await login_page(
+                    "Too many sign-in attempts from this address. Wait a few minutes and try again.",
+                    429,
+                )
             return await login_page(
                 "Login failed: wrong name, password or code, or the account is locked for a while.",
                 401,
@@ -208,6 +233,7 @@ def router(helpline: Helpline) -> APIRouter:
             created=created,
             error=error,
             now=helpline.clock(),
+            max_chats_limit=MAX_CHATS_LIMIT,
         )
 
     @api.post("/admin/advocates")
@@ -237,14 +263,21 @@ def router(helpline: Helpline) -> APIRouter:
             advocate_id=staff.id,
             detail=f"advocate:{advocate.id}",
         )
-        created = {"name": name, "password": password, "uri": enrolment_uri(name, secret)}
+        uri = enrolment_uri(name, secret)
+        created = {
+            "title": f"Account “{name}” created",
+            "password": password,
+            "uri": uri,
+            "qr": enrolment_qr(uri),
+        }
         return await _admin_view(staff, created=created)
 
     @api.post("/admin/advocates/{advocate_id}/{change}")
     async def admin_change(request: Request, advocate_id: int, change: str) -> Response:
-        staff, _ = await checked(request)
+        staff, form = await checked(request)
         if staff is None or staff.role != Role.ADMIN:
             return Response("Forbidden", status_code=403)
+        shown: dict[str, str] | None = None
         try:
             if change in ("deactivate", "activate"):
                 if advocate_id == staff.id:
@@ -252,19 +285,51 @@ def router(helpline: Helpline) -> APIRouter:
                 await set_active(helpline.sessions, advocate_id, active=change == "activate")
                 if change == "deactivate":
                     await auth.revoke_all(helpline, advocate_id)
+                    # Their people must not write into nothing: back to the front of the line.
+                    await helpline.queue.return_orphans(helpline.clock(), advocate_id=advocate_id)
             elif change == "unlock":
                 await unlock(helpline.sessions, advocate_id)
+            elif change == "reset-password":
+                name, password = await reset_password(helpline.sessions, advocate_id)
+                await auth.revoke_all(helpline, advocate_id)
+                shown = {"title": f"New password for “{name}”", "password": password}
+            elif change == "reset-code":
+                name, secret = await reset_totp(
+                    helpline.sessions, helpline.sealer(TOTP_PURPOSE), advocate_id
+                )
+                await auth.revoke_all(helpline, advocate_id)
+                uri = enrolment_uri(name, secret)
+                shown = {"title": f"New authenticator code for “{name}”", "uri": uri}
+                shown["qr"] = enrolment_qr(uri)
+            elif change == "edit":
+                await _edit(form, advocate_id, staff)
             else:
                 return Response("Not found", status_code=404)
-        except AccountError as error:
+        except (AccountError, ValueError) as error:
             return await _admin_view(staff, error=str(error))
+        # Who did what to which account, and when: never the new secret.
         await record(
             helpline,
-            action=f"account_{change}",
+            action=f"account_{change.replace('-', '_')}",
             advocate_id=staff.id,
             detail=f"advocate:{advocate_id}",
         )
+        if shown is not None:
+            return await _admin_view(staff, created=shown)
         return RedirectResponse("/console/admin", status_code=303)
+
+    async def _edit(form: Any, advocate_id: int, staff: auth.Staff) -> None:
+        role = Role(_field(form, "role"))
+        if advocate_id == staff.id and role != Role.ADMIN:
+            raise AccountError("you cannot take away your own admin role")
+        languages = tuple(code for code in form.getlist("languages") if isinstance(code, str))
+        await update_advocate(
+            helpline.sessions,
+            advocate_id,
+            role=role,
+            languages=languages,
+            max_chats=int(_field(form, "max_chats") or "0"),
+        )
 
     @api.get("/static/{name}")
     async def static(name: str) -> Response:

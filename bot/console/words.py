@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from babel.dates import format_date, format_datetime, format_skeleton, format_ti
 from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
 
-from bot.i18n import DEFAULT_LANGUAGE, catalogue, language_codes
+from bot.i18n import DEFAULT_LANGUAGE, catalogue, language_codes, placeholders
 from content import LANGUAGES_FILE
 
 PREFIX = "console."
@@ -94,8 +95,11 @@ class Words:
 
     def message(self, english: str) -> str:
         """Translate a message the console composed in English (an error), when it is known."""
-        key = _keys_by_english().get(english)
-        return self.t(key) if key is not None else english
+        for pattern, key in _english_messages():
+            found = pattern.match(english)
+            if found is not None:
+                return self.t(key, **found.groupdict())
+        return english
 
     def number(self, value: float) -> str:
         return str(format_decimal(value, locale=self.code))
@@ -142,13 +146,17 @@ class Words:
 
 
 @cache
-def _keys_by_english() -> dict[str, str]:
+def _english_messages() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Messages the console composes in English (errors, notices) as patterns back to keys."""
     english = catalogue(DEFAULT_LANGUAGE)
-    return {
-        entry.text: key[len(PREFIX) :]
-        for key, entry in english.entries.items()
-        if key.startswith(PREFIX + "error.")
-    }
+    found = []
+    for key, entry in english.entries.items():
+        if key.startswith((PREFIX + "error.", PREFIX + "notice.")):
+            pattern = re.escape(entry.text)
+            for name in placeholders(entry.text):
+                pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>.+?)")
+            found.append((re.compile(pattern + r"\Z"), key[len(PREFIX) :]))
+    return tuple(found)
 
 
 def words(code: str | None = None) -> Words:

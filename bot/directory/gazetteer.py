@@ -108,8 +108,60 @@ def point(latitude: float, longitude: float) -> Place:
     )
 
 
-def resolve(text: str, *, country: str | None = None) -> Place | None:
-    """Return the place meant by a ZIP code, city, region or country name, or None."""
+_POSTCODE = re.compile(r"(?=(?:\D*\d){3})[A-Za-z0-9][A-Za-z0-9 -]{2,9}")
+
+
+def looks_like_postcode(text: str) -> bool:
+    """Digits and letters a postcode could be: "10001", "1050-001", "SW1A 1AA", "01-234"."""
+    return _POSTCODE.fullmatch(text.strip()) is not None
+
+
+def example_city(country: str) -> str | None:
+    """The most populous city the gazetteer knows in ``country``: an example to offer."""
+    cities = [c for c in _index().all_cities if c.country == country]
+    return max(cities, key=lambda c: c.population).name if cities else None
+
+
+def place_not_found(text: str, country: str) -> tuple[str, dict[str, str]]:
+    """The catalogue key and values for "we could not place that", for a person in ``country``.
+
+    Never a US example for someone elsewhere: the example is a city of their own country,
+    and a postcode outside the US is refused as such.
+    """
+    if country == "US":
+        return "referrals.unknown_place", {}
+    key = "places.postcode_not_here" if looks_like_postcode(text) else "places.unknown_place"
+    example = example_city(country) if country else None
+    return (key, {"example": example}) if example else (f"{key}.plain", {})
+
+
+def resolve(
+    text: str,
+    *,
+    country: str | None = None,
+    language: str | None = None,
+    zip_codes: bool = True,
+) -> Place | None:
+    """Return the place meant by a ZIP code, city, region or country name, or None.
+
+    ``zip_codes``: whether five digits are a US ZIP code. A person's own search passes
+    ``country == "US"``: elsewhere five digits are another country's postcode, which the
+    gazetteer cannot place. An advocate's search leaves it True: the advocate knows
+    what they typed. A country is named in ``language`` when given.
+    """
+    place = _resolve(text, country=country, zip_codes=zip_codes)
+    if place is not None and place.kind == "country" and language:
+        named = Locale.parse(_cldr(language)).territories.get(place.country)
+        if named:
+            return Place(str(named), place.latitude, place.longitude, place.country, "country")
+    return place
+
+
+def _cldr(language: str) -> str:
+    return "fil" if language == "tl" else language
+
+
+def _resolve(text: str, *, country: str | None, zip_codes: bool) -> Place | None:
     stripped = text.strip()
     geo = _GEO.fullmatch(stripped.replace(" ", ""))
     if geo:
@@ -119,7 +171,7 @@ def resolve(text: str, *, country: str | None = None) -> Place | None:
         return None
     zip_code = _ZIP.fullmatch(stripped)
     if zip_code:
-        return _zip_place(zip_code.group(1))
+        return _zip_place(zip_code.group(1)) if zip_codes else None
     name, _, qualifier = stripped.partition(",")
     key, within = fold(name), _qualifier(fold(qualifier)) if qualifier else None
     if not key or (qualifier and within is None):

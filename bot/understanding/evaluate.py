@@ -51,6 +51,8 @@ class LanguageScore:
     code: str
     reviewed: bool
     intents: Score = field(default_factory=Score)
+    held_out: Score = field(default_factory=Score)
+    """Examples written after the word lists were frozen, never used to tune them."""
     by_intent: dict[str, Score] = field(default_factory=dict)
     danger_missed: int = 0
     danger_total: int = 0
@@ -79,18 +81,19 @@ def score_language(code: str, path: Path) -> LanguageScore:
         corpus = tomllib.load(handle)
     words = catalogue(code)
     result = LanguageScore(code=code, reviewed=bool(corpus.get("reviewed", False)))
-    for name, examples in corpus.get("intents", {}).items():
-        expected = Intent(name)
-        score = result.by_intent.setdefault(name, Score())
-        for example in examples:
-            intent, other, _ = decide(example, words)
-            right = expected in (intent, other)
-            for target in (score, result.intents):
-                target.total += 1
-                target.right += right
-                target.not_understood += intent is None
-            if not right:
-                result.confusions[(name, str(intent))] += 1
+    for section, overall in (("intents", result.intents), ("held_out", result.held_out)):
+        for name, examples in corpus.get(section, {}).items():
+            expected = Intent(name)
+            score = result.by_intent.setdefault(name, Score())
+            for example in examples:
+                intent, other, _ = decide(example, words)
+                right = expected in (intent, other)
+                for target in (score, overall):
+                    target.total += 1
+                    target.right += right
+                    target.not_understood += intent is None
+                if not right:
+                    result.confusions[(name, str(intent))] += 1
     for example in corpus.get("danger", {}).get("examples", []):
         result.danger_total += 1
         reached = contains_danger(example, words) or decide(example, words)[0] == Intent.FEAR
@@ -112,15 +115,22 @@ def evaluate(corpus_dir: Path = CORPUS_DIR) -> list[LanguageScore]:
 def report(scores: list[LanguageScore], *, verbose: bool = False) -> tuple[str, bool]:
     """A plain-text table, and whether every target is met."""
     lines = [
-        "language  examples  understood  not-understood  danger-missed  harmless->exit  reviewed",
+        "language  examples  understood  held-out  not-understood  danger-missed  harmless->exit"
+        "  reviewed",
     ]
     ok = True
     for s in scores:
-        passed = s.intents.accuracy >= TARGET and not s.danger_missed and not s.harmless_to_exit
+        passed = (
+            min(s.intents.accuracy, s.held_out.accuracy) >= TARGET
+            and not s.danger_missed
+            and not s.harmless_to_exit
+        )
         ok = ok and passed
+        both = s.intents.total + s.held_out.total
+        lost = s.intents.not_understood + s.held_out.not_understood
         lines.append(
-            f"{s.code:<9} {s.intents.total:>8}  {s.intents.accuracy:>9.0%}  "
-            f"{s.intents.not_understood / max(1, s.intents.total):>14.0%}  "
+            f"{s.code:<9} {both:>8}  {s.intents.accuracy:>9.0%}  {s.held_out.accuracy:>7.0%}"
+            f"  {lost / max(1, both):>14.0%}  "
             f"{s.danger_missed:>6}/{s.danger_total:<6}  {s.harmless_to_exit:>7}/{s.harmless_total:<6}"
             f"  {'yes' if s.reviewed else 'no'}{'' if passed else '   BELOW TARGET'}"
         )

@@ -16,7 +16,7 @@ from functools import cache
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from bot.i18n import Catalogue, catalogue
+from bot.i18n import Catalogue, catalogue, normalise
 from bot.understanding.intents import (
     CLEAR_CHOICE,
     NEVER_GUESSED,
@@ -87,7 +87,7 @@ def understand(text: str, words: Catalogue) -> Meaning:
     folded = fold(text)
     if not folded:
         return Meaning()
-    confirm = _near_exit(folded, words)
+    confirm = _near_exit(folded, normalise(text), words)
     if confirm is not None:
         return Meaning(confirm=confirm)
     language = words.language.code
@@ -95,11 +95,13 @@ def understand(text: str, words: Catalogue) -> Meaning:
     if marked:
         folded = fold(text, keep_marks=True)
     raw = tokens(folded)
+    own, english = stems(raw, language), stems(raw, "en")
     message = _Message(
-        stems=stems(raw, language),
-        english=stems(raw, "en"),
+        stems=own,
+        english=english,
         raw=tuple(raw),
         squeezed=folded.replace(" ", ""),
+        known=frozenset(own + english + tuple(raw)),
     )
     scores: dict[Intent, float] = {}
     for phrase in _lexicon(language, marked):
@@ -116,6 +118,7 @@ class _Message:
     english: tuple[str, ...]
     raw: tuple[str, ...]
     squeezed: str
+    known: frozenset[str]
 
 
 def _score(phrase: _Phrase, message: _Message) -> float:
@@ -127,6 +130,13 @@ def _score(phrase: _Phrase, message: _Message) -> float:
             return float(len(phrase.substring)) if fits else 0.0
         return float(len(phrase.substring)) if phrase.substring in message.squeezed else 0.0
     fuzzy = phrase.intent not in NEVER_GUESSED
+    if (
+        phrase.words
+        and phrase.words[0] not in message.known
+        and phrase.raw[0] not in message.known
+        and (not fuzzy or len(phrase.raw[0]) < FUZZY_MIN_LENGTH)
+    ):
+        return 0.0  # its first word is nowhere in the message: most phrases stop here
     for candidate in (message.stems, message.english):
         found = _in_order(phrase, candidate, message.raw, fuzzy=fuzzy)
         if found:
@@ -159,7 +169,8 @@ def _in_order(
 
 
 def _close(wanted: str, typed: str) -> bool:
-    if len(wanted) < FUZZY_MIN_LENGTH or len(typed) < FUZZY_MIN_LENGTH - 1:
+    # Words of quite different length cannot reach the ratio: skip the arithmetic.
+    if len(wanted) < FUZZY_MIN_LENGTH or abs(len(wanted) - len(typed)) > 2:
         return False
     return fuzz.ratio(wanted, typed) >= FUZZY_RATIO
 
@@ -167,9 +178,12 @@ def _close(wanted: str, typed: str) -> bool:
 def _decide(scores: dict[Intent, float], *, short: bool) -> Meaning:
     if not scores:
         return Meaning()
-    for urgent in PRIORITY:
-        if urgent in scores:
-            return Meaning(intent=urgent)
+    if Intent.FEAR in scores:
+        return Meaning(intent=Intent.FEAR)
+    harms = [intent for intent in PRIORITY if intent in scores]
+    if harms:
+        # Several kinds of harm named: the most specific phrase wins, then the order.
+        return Meaning(intent=max(harms, key=lambda intent: scores[intent]))
     ranked = sorted(scores.items(), key=lambda item: -item[1])
     topics = [(intent, score) for intent, score in ranked if intent not in CLEAR_CHOICE]
     small = [(intent, score) for intent, score in ranked if intent in CLEAR_CHOICE]
@@ -185,17 +199,28 @@ def _decide(scores: dict[Intent, float], *, short: bool) -> Meaning:
     return Meaning(intent=best)
 
 
-def _near_exit(folded: str, words: Catalogue) -> Intent | None:
-    """An exit or forget word typed with a slip ("exitt", "salír"): ask, never act."""
-    message = folded.strip(_PUNCTUATION)
+@cache
+def _exit_words(language: str) -> tuple[tuple[Intent, frozenset[str], tuple[str, ...]], ...]:
+    """Per intent: the exact keywords (as normalised) and their folded forms."""
+    words = catalogue(language)
+    found = []
     for intent, key in EXIT_KEYS.items():
-        keywords = set(words.words(key)) | (
+        exact = set(words.words(key)) | (
             set(words.fallback.words(key)) if words.fallback else set()
         )
-        for keyword in keywords:
-            target = fold(keyword)
-            if message == keyword:
-                continue  # the exact word: the keyword trigger acts on it
+        found.append((intent, frozenset(exact), tuple(sorted({fold(word) for word in exact}))))
+    return tuple(found)
+
+
+def _near_exit(folded: str, said: str, words: Catalogue) -> Intent | None:
+    """An exit or forget word typed with a slip ("exitt", "salír"): ask, never act."""
+    message = folded.strip(_PUNCTUATION)
+    if len(message) > 16:
+        return None  # a sentence, not a mistyped word
+    for intent, exact, targets in _exit_words(words.language.code):
+        if said in exact:
+            return None  # the exact word: the keyword trigger acts on it
+        for target in targets:
             if message == target:
                 return intent
             allowed = 0 if len(target) < 4 else 1 if len(target) < 7 else 2

@@ -42,13 +42,16 @@ def test_one_endless_sentence_is_still_cut_within_budget() -> None:
     assert all(not part.endswith(" wor") for part in parts)  # cut between words
 
 
-def test_every_catalogue_text_fits_in_one_budgeted_message_in_every_language() -> None:
-    # Reply texts as written by translators must never need splitting; that is for
-    # advocates' long messages.
+def test_every_catalogue_text_fits_in_two_budgeted_messages_in_every_language() -> None:
+    # A safety text says what the line is and is not, so a translation in a UCS-2
+    # script (201 characters a message) may take two messages; never more
+    # (``helpline content check`` enforces the same with placeholders filled).
+    # English, the source, always fits in one.
     for code in language_codes():
         words = catalogue(code)
         for key in words.entries:
             if key.startswith(("keywords.", "intent.")):
                 continue
             text = words.raw(key)
-            assert len(sms_parts(Reply(text=text))) == 1, (code, key, measure(text))
+            allowed = 1 if code == "en" else 2
+            assert len(sms_parts(Reply(text=text))) <= allowed, (code, key, measure(text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -10,7 +11,15 @@ import pytest
 import websockets
 from sqlmodel import select
 
+from bot.console import auth
 from bot.console.security import session_cookie
+from bot.console.throttle import (
+    ADDRESS_FAILURES,
+    HASH_QUEUE,
+    HASH_SLOTS,
+    SignInThrottle,
+    Throttled,
+)
 from bot.crypto import token_hash
 from bot.models import AuditEvent, ConsoleSession
 from bot.states import Role
@@ -101,17 +110,90 @@ async def test_a_code_is_accepted_only_once(console: Console) -> None:
     assert ("login_failed", "totp_replay") in await audit_actions(console)
 
 
-async def test_repeated_failures_lock_the_account_for_a_while(console: Console) -> None:
+async def test_wrong_codes_after_the_right_password_lock_the_account_for_a_while(
+    console: Console,
+) -> None:
     ana = await console.add("ana")
     attempts = console.helpline.settings.console_lockout_attempts
     async with httpx.AsyncClient(base_url=console.base_url) as client:
         for _ in range(attempts):
-            assert (await sign_in(client, "ana", "000000", "wrong password!")).status_code == 401
-        # Locked: even the right password and code are refused.
+            assert (await sign_in(client, "ana", "000000")).status_code == 401
+        # Locked: someone has the password; even the right code is refused for now.
         assert (await sign_in(client, "ana", ana.code(console.clock))).status_code == 401
         console.clock.advance(minutes=16)
         assert (await sign_in(client, "ana", ana.code(console.clock))).status_code == 303
     assert ("login_failed", "locked") in await audit_actions(console)
+
+
+async def test_nobody_can_lock_an_advocate_out_with_wrong_passwords(console: Console) -> None:
+    ana = await console.add("ana")
+    stranger, own = "203.0.113.9", "198.51.100.7"
+    throttle = SignInThrottle()
+    for _ in range(ADDRESS_FAILURES * 2):
+        with pytest.raises(auth.LoginFailed):
+            await auth.log_in(
+                console.helpline,
+                name="ana",
+                password="guessing wrong",
+                code="000000",
+                address=stranger,
+                throttle=throttle,
+            )
+    actions = await audit_actions(console)
+    # After the limit the stranger's address is refused before any password is hashed.
+    assert actions.count(("login_failed", "password")) == ADDRESS_FAILURES
+    assert actions.count(("login_failed", "throttled")) == ADDRESS_FAILURES
+    staff, _ = await auth.log_in(
+        console.helpline,
+        name="ana",
+        password=PASSWORD,
+        code=ana.code(console.clock),
+        address=own,
+        throttle=throttle,
+    )
+    assert staff.id == ana.id
+
+
+async def test_an_unknown_name_fails_like_a_wrong_password(console: Console) -> None:
+    await console.add("ana")
+    throttle = SignInThrottle()
+    loop = asyncio.get_running_loop()
+    for name in ("ana", "nobody-by-this-name"):
+        started = loop.time()
+        with pytest.raises(auth.LoginFailed):
+            await auth.log_in(
+                console.helpline,
+                name=name,
+                password="wrong password!",
+                code="000000",
+                address="192.0.2.1",
+                throttle=throttle,
+            )
+        # Both hash once and write one audit row; neither answers sooner than the floor.
+        assert loop.time() - started >= auth.LOGIN_FLOOR_SECONDS
+    details = [d for a, d in await audit_actions(console) if a == "login_failed"]
+    assert details == ["password", "unknown"]
+
+
+async def test_a_flood_of_sign_ins_waits_in_a_short_line_or_is_turned_away() -> None:
+    throttle = SignInThrottle()
+    release = asyncio.Event()
+    inside = 0
+
+    async def sign_in_once() -> None:
+        nonlocal inside
+        async with await throttle.hashing():
+            inside += 1
+            await release.wait()
+
+    holders = [asyncio.create_task(sign_in_once()) for _ in range(HASH_SLOTS + HASH_QUEUE)]
+    await asyncio.sleep(0.05)
+    assert inside == HASH_SLOTS  # only this many hashes run at once
+    with pytest.raises(Throttled):
+        await throttle.hashing()
+    release.set()
+    await asyncio.gather(*holders)
+    assert inside == HASH_SLOTS + HASH_QUEUE
 
 
 async def test_forms_without_the_right_csrf_token_are_forbidden(console: Console) -> None:

@@ -118,6 +118,8 @@ class Socket:
 
     def __init__(self, connection: websockets.ClientConnection) -> None:
         self.connection = connection
+        self.refs: dict[str, str] = {}
+        """This page's opaque reference for each ticket it was shown, by alias."""
 
     async def send(self, **message: Any) -> None:
         await self.connection.send(json.dumps(message))
@@ -126,8 +128,15 @@ class Socket:
         """Skip queue snapshots and other frames until one of ``kind`` arrives."""
         while True:
             frame: dict[str, Any] = json.loads(await self.connection.recv())
+            if frame["type"] == "queue":
+                self.refs |= {t["alias"]: t["id"] for t in frame["tickets"]}
             if frame["type"] == kind:
                 return frame
+
+    async def ref(self, ticket: Ticket) -> str:
+        while ticket.public_alias not in self.refs:
+            await self.next("queue")
+        return self.refs[ticket.public_alias]
 
 
 @contextlib.asynccontextmanager
@@ -147,13 +156,19 @@ async def open_socket(console: Console, staffer: Staffer) -> AsyncIterator[Socke
         yield socket
 
 
-async def claimed_chat(console: Console, socket: Socket, greeting: str) -> tuple[Person, Ticket]:
+async def claimed_chat(
+    console: Console, socket: Socket, greeting: str, *, seen_by: Socket | None = None
+) -> tuple[Person, Ticket, str]:
+    """A person the socket's advocate claimed; the third value is the chat's reference there."""
     person = Person(console.helpline, country="MX", language_code="es")
     ticket = await ask_for_an_advocate(console, person, greeting)
-    await socket.send(type="claim", ticket=ticket.id)
+    if seen_by is not None:
+        await seen_by.ref(ticket)  # the other page saw it while it waited
+    ref = await socket.ref(ticket)
+    await socket.send(type="claim", ticket=ref)
     opened = await socket.next("opened")
-    assert opened["ticket"]["id"] == ticket.id
-    return person, ticket
+    assert opened["ticket"]["id"] == ref
+    return person, ticket, ref
 
 
 async def test_an_advocate_cannot_search_for_or_send_a_card_into_another_advocates_chat(
@@ -162,33 +177,41 @@ async def test_an_advocate_cannot_search_for_or_send_a_card_into_another_advocat
     await ensure_sample_loaded(console.helpline.sessions)
     ana, bea = await console.add("ana", languages=("es",)), await console.add("bea")
     async with open_socket(console, ana) as ana_socket, open_socket(console, bea) as bea_socket:
-        anas_person, anas_ticket = await claimed_chat(console, ana_socket, "hola")
-        beas_person, beas_ticket = await claimed_chat(console, bea_socket, "hola")
+        anas_person, _, anas_ref = await claimed_chat(
+            console, ana_socket, "hola", seen_by=bea_socket
+        )
+        beas_person, beas_ticket, beas_ref = await claimed_chat(console, bea_socket, "hola")
+        # Bea's own reference to Ana's chat, from when it waited in the line.
+        anas_ticket_for_bea = bea_socket.refs[
+            next(a for a, r in bea_socket.refs.items() if r != beas_ref)
+        ]
 
         # Bea's own search works, for her own chat.
         await bea_socket.send(
-            type="directory_search", ticket=beas_ticket.id, need="shelter", place="10001"
+            type="directory_search", ticket=beas_ref, need="shelter", place="10001"
         )
         found = await bea_socket.next("directory")
-        assert found["ticket"] == beas_ticket.id and found["results"]
+        assert found["ticket"] == beas_ref and found["results"]
         service = found["results"][0]["service"]
 
         # Neither searching for Ana's chat nor sending into it is allowed.
         await bea_socket.send(
-            type="directory_search", ticket=anas_ticket.id, need="shelter", place="10001"
+            type="directory_search", ticket=anas_ticket_for_bea, need="shelter", place="10001"
         )
         refused = await bea_socket.next("error")
-        assert refused["ticket"] == anas_ticket.id
-        await bea_socket.send(type="directory_card", ticket=anas_ticket.id, service=service, ref=1)
+        assert refused["ticket"] == anas_ticket_for_bea
+        await bea_socket.send(
+            type="directory_card", ticket=anas_ticket_for_bea, service=service, ref=1
+        )
         refused = await bea_socket.next("error")
-        assert (refused["ticket"], refused["ref"]) == (anas_ticket.id, 1)
+        assert (refused["ticket"], refused["ref"]) == (anas_ticket_for_bea, 1)
 
         # Ana cannot send a service she never searched for (Bea's result) either.
-        await ana_socket.send(type="directory_card", ticket=anas_ticket.id, service=service, ref=2)
+        await ana_socket.send(type="directory_card", ticket=anas_ref, service=service, ref=2)
         assert (await ana_socket.next("error"))["ref"] == 2
 
         # Bea's card does reach her own person, in Spanish.
-        await bea_socket.send(type="directory_card", ticket=beas_ticket.id, service=service, ref=3)
+        await bea_socket.send(type="directory_card", ticket=beas_ref, service=service, ref=3)
         sent = await bea_socket.next("sent")
         assert (sent["ref"], sent["ok"]) == (3, True)
         assert found["results"][0]["person"] in console.phone.texts(beas_person.user_id)
@@ -200,16 +223,14 @@ async def test_an_unknown_place_is_a_form_error_that_sends_nothing(console: Cons
     await ensure_sample_loaded(console.helpline.sessions)
     ana = await console.add("ana", languages=("es",))
     async with open_socket(console, ana) as socket:
-        person, ticket = await claimed_chat(console, socket, "hola")
+        person, _, ref = await claimed_chat(console, socket, "hola")
         received = len(console.phone.texts(person.user_id))
-        await socket.send(
-            type="directory_search", ticket=ticket.id, need="legal", place=UNKNOWN_PLACE
-        )
+        await socket.send(type="directory_search", ticket=ref, need="legal", place=UNKNOWN_PLACE)
         answer = await socket.next("directory")
         assert answer["results"] == [] and "not recognised" in answer["error"]
         assert "Qwertyville" not in json.dumps(answer)
         # With no results on the page there is nothing to send.
-        await socket.send(type="directory_card", ticket=ticket.id, service="svc-ny-legal", ref=1)
+        await socket.send(type="directory_card", ticket=ref, service="svc-ny-legal", ref=1)
         assert (await socket.next("error"))["ref"] == 1
     assert len(console.phone.texts(person.user_id)) == received
     assert await directory_cards_audited(console) == []

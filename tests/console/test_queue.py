@@ -68,7 +68,9 @@ async def test_two_advocates_claiming_together_exactly_one_wins(
         async with helpline.sessions() as session:
             ticket = await session.get(Ticket, ticket_id)
         assert ticket is not None and ticket.advocate_id == won[0].advocate_id
-        connected = [t for t in phone.texts(person.user_id) if "now talking with a trained person" in t]
+        connected = [
+            t for t in phone.texts(person.user_id) if "now talking with a trained person" in t
+        ]
         assert len(connected) == 1
 
 
@@ -165,7 +167,7 @@ async def test_the_leave_word_ends_a_live_chat_as_the_consent_message_promises(
         await helpline.queue.claim(ticket_id=ticket_id, advocate_id=ana)
         await person.send("are you there?")
         assert (await asyncio.wait_for(chat.get(), 5))["type"] == "message"
-        replies = await person.send("LEAVE")
+        replies = await person.send("CLOSE CHAT")  # the word the consent message names
         assert (await asyncio.wait_for(chat.get(), 5))["type"] == "left"
     assert any("You stopped waiting." in reply for reply in replies)
     async with helpline.sessions() as session:

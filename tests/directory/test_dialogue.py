@@ -52,7 +52,7 @@ async def test_nothing_near_by_gives_the_national_line(loaded: Helpline) -> None
     national = directory().countries["US"].main_line()
     assert national is not None
     assert replies[0] == (
-        "We have no drugs and alcohol listed near Houston. "
+        "We have no drug and alcohol services listed near Houston. "
         f"Call {national.dial}: they can refer you to local services."
     )
 
@@ -134,3 +134,36 @@ async def test_the_place_typed_is_not_stored_or_logged(
         database = Path(url.split("///", 1)[1])
         for path in database.parent.glob(database.name + "*"):
             assert b"Nueva York" not in path.read_bytes(), path.name
+
+
+async def test_a_postcode_outside_the_us_is_refused_with_a_city_of_that_country(
+    loaded: Helpline,
+) -> None:
+    person = Person(loaded, channel=Channel.SMS, country="PT", language_code="pt")
+    await person.send("olá")
+    await person.send(choice="services")
+    await person.send(choice="services:need:shelter")
+    replies = await person.send("10001")  # a Lisbon-style five digits, not New York
+    assert replies[0].startswith("Por enquanto só entendemos códigos postais dos Estados Unidos")
+    assert "Lisbon" in replies[0] and "Houston" not in replies[0]
+    assert "New York" not in "\n".join(replies)
+
+
+async def test_a_person_whose_country_is_unknown_is_never_given_a_us_example(
+    loaded: Helpline,
+) -> None:
+    person = Person(loaded, channel=Channel.TELEGRAM, language_code="en")
+    await person.send("hi")
+    await person.send(choice="services")
+    await person.send(choice="services:need:shelter")
+    replies = await person.send("Zzyzxqua")
+    assert replies[0] == "We couldn't find that place. Send the name of your city or town."
+
+
+async def test_a_country_is_named_in_the_persons_language(loaded: Helpline) -> None:
+    person = Person(loaded, channel=Channel.SMS, country="US", language_code="es")
+    await person.send("hola")
+    await person.send(choice="services")
+    await person.send(choice="services:need:shelter")
+    replies = await person.send("Poland")
+    assert "Polonia" in replies[0] and "Poland" not in replies[0]

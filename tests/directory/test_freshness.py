@@ -58,6 +58,16 @@ def test_command_import_reports_refused_rows_and_exit_code(tmp_path: Path) -> No
         "HELPLINE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db",
         "PATH": "/usr/bin:/bin",
     }
+    # An operator migrates first; import refuses an unmigrated database (tests/ops).
+    migrated = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "migrate"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert migrated.returncode == 0, migrated.stderr
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "directory", "import", str(package)],
         capture_output=True,

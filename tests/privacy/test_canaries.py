@@ -23,7 +23,7 @@ from bot.helpline import Helpline, build_helpline
 from bot.states import Role
 from bot.types import Channel
 from tests import services
-from tests.conftest import FrozenClock, make_settings, prepare_database
+from tests.conftest import METRICS_HEADERS, FrozenClock, make_settings, prepare_database
 from tests.privacy import flows
 from tests.privacy.canaries import LANGUAGES, Canaries, RecordingSender
 from tests.privacy.scanner import Hit, scan_files, scan_postgres, scan_redis
@@ -86,7 +86,7 @@ async def test_no_canary_survives_conversations_in_every_language(
                 helpline, canaries, port=port, language=language, advocate_id=advocate.id
             )
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            metrics = await client.get("/metrics")
+            metrics = await client.get("/metrics", headers=METRICS_HEADERS)
         (tmp_path / "metrics.txt").write_bytes(metrics.content)
         await helpline.counts.flush(helpline.sessions)
         # While the app runs: the SQLite WAL and SHM files hold the newest pages.

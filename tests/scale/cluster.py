@@ -30,6 +30,8 @@ import httpx
 import pyotp
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.conftest import METRICS_TOKEN
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 START_SECONDS = 30.0
@@ -55,7 +57,15 @@ class Worker:
     def start(self) -> None:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("HELPLINE_", "TWILIO_"))}
         base.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        env = base | {"HELPLINE_SECRET_KEY": SECRET_KEY, "HELPLINE_MODE": "test"} | self._env
+        env = (
+            base
+            | {
+                "HELPLINE_SECRET_KEY": SECRET_KEY,
+                "HELPLINE_MODE": "test",
+                "HELPLINE_METRICS_TOKEN": METRICS_TOKEN,
+            }
+            | self._env
+        )
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 [
@@ -326,7 +336,7 @@ class AdvocateConsole:
         self.cookie = cookie
         self.csrf = csrf
         self.frames: Frames | None = None
-        self.known: set[int] = set()
+        self.known: set[str] = set()
         """Tickets already in the line when this console first looked (earlier tests')."""
 
     @classmethod
@@ -362,35 +372,58 @@ class AdvocateConsole:
             additional_headers={"Cookie": self.cookie},
         )
         self.frames = Frames(socket)
-        await socket.send(json.dumps({"csrf": self.csrf}))
+        await socket.send(json.dumps({"type": "hello", "csrf": self.csrf}))
         first = await self.frames.wait(lambda f: f.get("type") == "queue")
         if not self.known:
-            self.known = {int(t["id"]) for t in first["tickets"]}
+            self.known = {str(t["alias"]) for t in first["tickets"]}
         return self.frames
 
-    async def act(self, **message: Any) -> int:
-        """Send one action; return the frame index to wait for its answer from."""
+    # The console names tickets by references that hold for one socket only; tests name
+    # them by their public alias, which holds across sockets and workers.
+
+    def ref(self, alias: str) -> str:
+        """This socket's reference for the ticket with this public alias."""
         assert self.frames is not None
+        for frame in reversed(self.frames.seen):
+            for ticket in _tickets_in(frame):
+                if ticket.get("alias") == alias:
+                    return str(ticket["id"])
+        raise AssertionError(f"no ticket {alias!r} on this socket")
+
+    def alias(self, ref: object) -> str | None:
+        """The public alias behind one of this socket's references."""
+        assert self.frames is not None
+        for frame in reversed(self.frames.seen):
+            for ticket in _tickets_in(frame):
+                if ticket.get("id") == ref:
+                    return str(ticket["alias"])
+        return None
+
+    async def act(self, **message: Any) -> int:
+        """Send one action (``ticket`` by public alias); return the frame index to wait from."""
+        assert self.frames is not None
+        if "ticket" in message:
+            message["ticket"] = self.ref(message["ticket"])
         mark = len(self.frames.seen)
         await self.frames.socket.send(json.dumps(message))
         return mark
 
-    async def waiting_ticket(self) -> int:
-        """The id of a ticket that joined the line since this console last asked."""
+    async def waiting_ticket(self) -> str:
+        """The public alias of a ticket that joined the line since this console last asked."""
         assert self.frames is not None
         exclude = set(self.known)
 
         def waiting(frame: dict[str, Any]) -> bool:
             return frame.get("type") == "queue" and any(
-                t["status"] == "waiting" and t["id"] not in exclude for t in frame["tickets"]
+                t["status"] == "waiting" and t["alias"] not in exclude for t in frame["tickets"]
             )
 
         frame = await self.frames.wait(lambda f: waiting(f), seconds=10)
-        ticket = int(
+        ticket = str(
             next(
-                t["id"]
+                t["alias"]
                 for t in frame["tickets"]
-                if t["status"] == "waiting" and t["id"] not in exclude
+                if t["status"] == "waiting" and t["alias"] not in exclude
             )
         )
         self.known.add(ticket)
@@ -399,6 +432,14 @@ class AdvocateConsole:
     async def close(self) -> None:
         if self.frames is not None:
             await self.frames.close()
+
+
+def _tickets_in(frame: dict[str, Any]) -> list[dict[str, Any]]:
+    if frame.get("type") == "queue":
+        return list(frame.get("tickets", []))
+    if frame.get("type") == "opened" and isinstance(frame.get("ticket"), dict):
+        return [frame["ticket"]]
+    return []
 
 
 def _hidden_csrf(html: str) -> str:

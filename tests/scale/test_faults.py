@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests import services
+from tests.conftest import METRICS_HEADERS
 from tests.fakes.twilio_api import FakeTwilio, Server, inbound_sid, post_signed, twilio_settings
 from tests.scale.cluster import (
     AdvocateConsole,
@@ -86,7 +87,7 @@ async def _ready(worker: Worker, **expected: bool) -> bool:
     return all(body.get(key) is value for key, value in expected.items())
 
 
-async def _conversation(cluster: Cluster, name: str) -> tuple[AdvocateConsole, Phone, int]:
+async def _conversation(cluster: Cluster, name: str) -> tuple[AdvocateConsole, Phone, str]:
     """An advocate on B talking with a person on A (ticket returned)."""
     account = await create_advocate(cluster.database_url, name)
     advocate = await AdvocateConsole.log_in(cluster.b, name, account.password, account.totp)
@@ -100,7 +101,7 @@ async def _conversation(cluster: Cluster, name: str) -> tuple[AdvocateConsole, P
     return advocate, person, ticket
 
 
-async def _exchange(advocate: AdvocateConsole, person: Phone, ticket: int) -> None:
+async def _exchange(advocate: AdvocateConsole, person: Phone, ticket: str) -> None:
     """One message each way; both arrive."""
     assert advocate.frames is not None
     words = f"canary-{secrets.token_hex(5)}"
@@ -144,7 +145,7 @@ async def test_redis_restart_mid_conversation_loses_nobody(cluster: Cluster) -> 
         await advocate.frames.wait(
             lambda f: (
                 f.get("type") == "queue"
-                and any(t["id"] == queued and t["status"] == "waiting" for t in f["tickets"])
+                and any(t["alias"] == queued and t["status"] == "waiting" for t in f["tickets"])
             ),
             after=mark,
         )
@@ -172,9 +173,9 @@ async def test_postgres_cut_mid_conversation_loses_nobody(cluster: Cluster) -> N
             )
             assert login.status_code == 503
             assert int(login.headers["Retry-After"]) > 0
-            scraped = (await client.get(cluster.a.url + "/metrics")).text
+            scraped = (await client.get(cluster.a.url + "/metrics", headers=METRICS_HEADERS)).text
             assert "helpline_database_up 0.0" in scraped
-            scraped = (await client.get(cluster.b.url + "/metrics")).text
+            scraped = (await client.get(cluster.b.url + "/metrics", headers=METRICS_HEADERS)).text
             assert 'helpline_unavailable_responses_total{service="database"}' in scraped
 
         cluster.proxy.restore()

@@ -143,7 +143,7 @@ async def test_a_worker_killed_mid_conversation_loses_nobody(
 
             statuses = {
                 ticket: await sql_value(
-                    scale_database, "SELECT status FROM ticket WHERE id = $1", ticket
+                    scale_database, "SELECT status FROM ticket WHERE public_alias = $1", ticket
                 )
                 for ticket in (live, queued)
             }
@@ -179,13 +179,22 @@ def told_in_line(answer: str) -> bool:
     """The answer tells the person they are still in line (either way the bot says it)."""
     words = catalogue("en")
     place = words.text("talk.queued").split("{")[0]
-    return words.text("talk.still_waiting") in answer or place in answer
+    said = (words.text("talk.still_waiting"), words.text("talk.waiting_not_passed"), place)
+    return any(text in answer for text in said)
 
 
 def waiting_tickets(database: Path) -> int:
     with contextlib.closing(sqlite3.connect(database)) as connection:
         row = connection.execute("SELECT count(*) FROM ticket WHERE status = 'waiting'").fetchone()
     return int(row[0])
+
+
+def seen(database: Path, sid: str) -> bool:
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM seen_message WHERE key = ?", (f"sms:{sid}",)
+        ).fetchone()
+    return int(row[0]) == 1
 
 
 async def test_sigterm_of_the_single_sqlite_process_keeps_everyone_in_line(
@@ -213,5 +222,39 @@ async def test_sigterm_of_the_single_sqlite_process_keeps_everyone_in_line(
         log = worker.log()
         assert "Application shutdown complete" in log
         assert "Traceback" not in log
+    finally:
+        worker.stop()
+
+
+async def test_sigkill_of_the_single_sqlite_process_keeps_everyone_in_line(
+    twilio: FakeTwilio, tmp_path: Path
+) -> None:
+    database = tmp_path / "helpline.db"
+    env = {"HELPLINE_DATABASE_URL": f"sqlite+aiosqlite:///{database}", **twilio_env(twilio)}
+    worker = Worker("killed", env, tmp_path)
+    people = [new_number() for _ in range(3)]
+    try:
+        worker.start()
+        worker.wait_ready()
+        async with httpx.AsyncClient(base_url=worker.url, timeout=30) as client:
+            for number in people:
+                await queue_up(client, number)
+            sids = [inbound_sid() for _ in range(12)]
+            flights = [
+                asyncio.ensure_future(send(client, new_number(), "hello", sid)) for sid in sids
+            ]
+            await asyncio.sleep(0.05)
+            worker.kill()
+            answers = await asyncio.gather(*flights, return_exceptions=True)
+        for sid, answer in zip(sids, answers, strict=True):
+            if isinstance(answer, httpx.Response) and answer.status_code == 200:
+                assert seen(database, sid), "answered 200 without its turn saved"
+        assert waiting_tickets(database) == 3
+        worker.start()
+        worker.wait_ready()
+        async with httpx.AsyncClient(base_url=worker.url, timeout=30) as client:
+            for number in people:
+                assert told_in_line(await text(client, number, "hello?"))
+        assert waiting_tickets(database) == 3
     finally:
         worker.stop()

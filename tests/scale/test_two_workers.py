@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests import services
+from tests.conftest import METRICS_HEADERS
 from tests.scale.cluster import AdvocateConsole, Phone, Worker
 from tests.scale.conftest import create_advocate
 
@@ -54,7 +55,7 @@ async def test_person_on_one_worker_chats_with_advocate_on_the_other(
         canary = f"person-canary-{secrets.token_hex(6)}"
         await person.say(f"I need somewhere safe tonight {canary}")
         said = await frames.wait(lambda f: f.get("type") == "message" and canary in f["text"])
-        assert said["ticket"] == ticket
+        assert advocate.alias(said["ticket"]) == ticket
 
         reply = f"advocate-canary-{secrets.token_hex(6)}"
         mark = await advocate.act(type="send", ticket=ticket, text=f"I am here. {reply}", ref=1)
@@ -84,17 +85,19 @@ async def test_claim_race_across_workers_has_exactly_one_winner(
     person = await Phone.open(b)
     try:
         await person.join_queue()
-        ticket = await on_a.waiting_ticket()
-        assert ticket == await on_b.waiting_ticket()
-
+        # Each page has its own opaque reference to the same person.
+        tickets = (await on_a.waiting_ticket(), await on_b.waiting_ticket())
         marks = await asyncio.gather(
-            on_a.act(type="claim", ticket=ticket), on_b.act(type="claim", ticket=ticket)
+            on_a.act(type="claim", ticket=tickets[0]), on_b.act(type="claim", ticket=tickets[1])
         )
         outcomes = []
-        for console, mark in zip((on_a, on_b), marks, strict=True):
+        for console, ticket, mark in zip((on_a, on_b), tickets, marks, strict=True):
             assert console.frames is not None
             frame = await console.frames.wait(
-                lambda f: f.get("type") in ("opened", "error") and _about(f, ticket), after=mark
+                lambda f, c=console, t=ticket: (
+                    f.get("type") in ("opened", "error") and _about(c, f, t)
+                ),
+                after=mark,
             )
             outcomes.append(frame["type"])
         assert sorted(outcomes) == ["error", "opened"]
@@ -102,7 +105,9 @@ async def test_claim_race_across_workers_has_exactly_one_winner(
         await person.pushed("talking with a trained person")
         await asyncio.sleep(0.5)
         connected = [
-            f for f in person.frames.seen if f.get("pushed") and "advocate" in str(f["replies"])
+            f
+            for f in person.frames.seen
+            if f.get("pushed") and "talking with a trained person" in str(f["replies"])
         ]
         assert len(connected) == 1
     finally:
@@ -122,7 +127,7 @@ async def test_metrics_count_by_route_template_and_read_the_shared_queue(
         await person.frames.close()
     async with httpx.AsyncClient() as client:
         await client.get(f"{b.url}/console/static/no-such-file-{secrets.token_hex(4)}")
-        text = (await client.get(f"{b.url}/metrics")).text
+        text = (await client.get(f"{b.url}/metrics", headers=METRICS_HEADERS)).text
     # The queue is read from the database both workers share: B sees A's person waiting.
     waiting = _sample(text, 'helpline_queue_waiting{urgent="false"}')
     assert waiting is not None and waiting >= 1
@@ -132,11 +137,12 @@ async def test_metrics_count_by_route_template_and_read_the_shared_queue(
     assert "no-such-file" not in text
 
 
-def _about(frame: dict[str, object], ticket: int) -> bool:
+def _about(console: AdvocateConsole, frame: dict[str, object], ticket: str) -> bool:
+    """Whether ``frame`` is about the ticket with this public alias (refs are per socket)."""
     if frame.get("type") == "opened":
         opened = frame.get("ticket")
-        return isinstance(opened, dict) and opened.get("id") == ticket
-    return frame.get("ticket") == ticket
+        return isinstance(opened, dict) and opened.get("alias") == ticket
+    return console.alias(frame.get("ticket")) == ticket
 
 
 def _sample(exposition: str, name: str) -> float | None:

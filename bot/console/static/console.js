@@ -1,27 +1,54 @@
-// The advocate console page. Everything a person writes is hostile text: it is only
-// ever put into the page with textContent, never as HTML, and invisible direction or
-// zero-width characters are shown as visible markers. The transcript lives only in
-// this page's memory: nothing is written to localStorage, sessionStorage or cookies.
+// The advocate console page: an inbox (the queue and your chats beside one open chat).
+// Everything a person writes is hostile text: it is only ever put into the page with
+// textContent, never as HTML, and invisible direction or zero-width characters are shown
+// as visible markers. The transcript and notes live only in this page's memory: nothing is
+// written to localStorage, sessionStorage or cookies; a transfer hands them to the next
+// advocate's page over the live connection.
 "use strict";
+
+// The page's own sentences in the advocate's console language (console.po, by English text).
+const CONSOLE_WORDS = JSON.parse((document.getElementById("console-words") || {}).textContent || "{}");
+function tr(text) { return CONSOLE_WORDS[text] || text; }
 
 (() => {
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const me = Number(document.querySelector('meta[name="advocate-id"]').content);
-  const queueBody = document.querySelector("#queue tbody");
+  const queueList = document.getElementById("queue");
   const queueEmpty = document.getElementById("queue-empty");
   const queueCount = document.getElementById("queue-count");
+  const chatList = document.getElementById("chat-list");
+  const chatsEmpty = document.getElementById("chats-empty");
   const chatsBox = document.getElementById("chats");
+  const noChat = document.getElementById("no-chat");
   const template = document.getElementById("chat-template");
   const announcer = document.getElementById("announcer");
   const connection = document.getElementById("connection");
+  const problem = document.getElementById("problem");
+  const MAX_REPLY = 1600;
 
   // Bidi controls (U+202A–U+202E, U+2066–U+2069, U+200E/F, U+061C), zero-width and other
   // invisible format characters: shown as ⟦U+XXXX⟧ so nothing can hide or reorder text.
+  // A zero-width joiner between two emoji is how families and flags are written: kept.
   const INVISIBLE = /[\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\uFEFF]/g;
+  const EMOJI_PART = /^(\p{Extended_Pictographic}|\p{Emoji_Modifier}|\uFE0F)$/u;
+
+  function joinsEmoji(whole, offset) {
+    const before = Array.from(whole.slice(Math.max(0, offset - 2), offset)).pop();
+    const after = Array.from(whole.slice(offset + 1, offset + 3))[0];
+    return before !== undefined && after !== undefined &&
+      EMOJI_PART.test(before) && EMOJI_PART.test(after);
+  }
 
   function visible(text) {
-    return String(text).replace(INVISIBLE, (c) =>
-      "\u27E6U+" + c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0") + "\u27E7");
+    return String(text).replace(INVISIBLE, (c, offset, whole) => {
+      if (c === "\u200D" && joinsEmoji(whole, offset)) return c;
+      return "\u27E6U+" + c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0") + "\u27E7";
+    });
+  }
+
+  function wellFormed(text) {
+    // A lone surrogate cannot be sent as UTF-8: replace it rather than lose the message.
+    return typeof text.toWellFormed === "function" ? text.toWellFormed() : text;
   }
 
   function el(tag, text, className) {
@@ -31,16 +58,27 @@
     return node;
   }
 
+  function option(value, text) {
+    const node = el("option", text);
+    node.value = value;
+    return node;
+  }
+
   function announce(text) {
     announcer.textContent = "";
     // A fresh text node after clearing makes screen readers read the change.
     window.setTimeout(() => { announcer.textContent = text; }, 50);
   }
 
-  function minutes(seconds) {
+  function duration(seconds) {
+    if (seconds < 60) return seconds + " s";
     const m = Math.floor(seconds / 60);
-    const s = seconds % 60;
-    return m + " min " + String(s).padStart(2, "0") + " s";
+    if (m < 60) return m + " min " + String(seconds % 60).padStart(2, "0") + " s";
+    return Math.floor(m / 60) + " h " + String(m % 60).padStart(2, "0") + " min";
+  }
+
+  function clock(at) {
+    return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
 
   // --- alerts: a short tone made with WebAudio and a browser notification ----------
@@ -93,6 +131,8 @@
   // --- the socket --------------------------------------------------------------------
   let socket = null;
   let opened = false;
+  let everOpened = false;
+  let failures = 0;
   let refs = 0;
   const pending = new Map();
 
@@ -101,7 +141,7 @@
       socket.send(JSON.stringify(message));
       return true;
     }
-    announce("Not connected: the message was not sent.");
+    announce(tr("Not connected: the message was not sent."));
     return false;
   }
 
@@ -111,18 +151,32 @@
     opened = false;
     socket.addEventListener("open", () => {
       opened = true;
+      everOpened = true;
+      failures = 0;
       socket.send(JSON.stringify({ type: "hello", csrf: csrf }));
-      connection.textContent = "Connected";
+      connection.textContent = tr("Connected");
       document.body.dataset.connected = "1";
     });
-    socket.addEventListener("message", (event) => handle(JSON.parse(event.data)));
+    socket.addEventListener("message", (event) => {
+      try {
+        handle(JSON.parse(event.data));
+      } catch (e) {
+        // One frame the page cannot show must not stop the ones after it.
+        document.body.dataset.frameErrors = String(Number(document.body.dataset.frameErrors || 0) + 1);
+      }
+    });
     socket.addEventListener("close", (event) => {
       document.body.dataset.connected = "0";
       if (event.code === 4401) {
         location.assign("/console/login?expired=1");
         return;
       }
-      connection.textContent = "Disconnected, reconnecting…";
+      failures += opened ? 0 : 1;
+      const refused = document.getElementById("origin-problem");
+      connection.textContent = refused ? "Cannot connect: see the message above"
+        : (!everOpened && failures >= 2)
+          ? "Cannot connect: the server refused the live connection (check HELPLINE_PUBLIC_URL)"
+          : tr("Disconnected, reconnecting…");
       fetch("/console/session", { credentials: "same-origin" }).then((response) => {
         if (response.status === 401) location.assign("/console/login?expired=1");
         else window.setTimeout(connect, opened ? 1000 : 3000);
@@ -134,7 +188,9 @@
     switch (message.type) {
       case "queue": renderQueue(message); break;
       case "opened": openChat(message); break;
-      case "message": personWrote(message.ticket, message.text); break;
+      case "message": personWrote(message); break;
+      case "missed": missed(message); break;
+      case "handover": handedOver(message); break;
       case "sent": delivered(message); break;
       case "directory": directoryResults(message); break;
       case "ended": ended(message.ticket, message.reason); break;
@@ -142,7 +198,7 @@
       case "logout": location.assign("/console/login?expired=1"); break;
       case "relay":
         connection.textContent = message.connected
-          ? "Connected" : "Live link interrupted, reconnecting… messages may be delayed";
+          ? tr("Connected") : tr("Live link interrupted, reconnecting… messages may be delayed");
         document.body.dataset.relay = message.connected ? "1" : "0";
         break;
       default: break;
@@ -152,6 +208,7 @@
   // --- the queue ---------------------------------------------------------------------
   let advocates = [];
   let known = null;
+  let waitingNow = [];
   const rowsById = new Map();
 
   function renderQueue(message) {
@@ -161,10 +218,14 @@
       for (const ticket of waiting) if (!known.has(ticket.id)) alertNewTicket(ticket);
     }
     known = new Set(waiting.map((t) => t.id));
+    waitingNow = waiting;
     queueCount.textContent = "(" + waiting.length + " waiting)";
-    queueEmpty.hidden = message.tickets.length > 0;
+    // Your own chats are in "Your chats": the queue lists the others.
+    const shown = message.tickets.filter((t) => !t.mine);
+    queueEmpty.textContent = tr("Nobody is waiting.");
+    queueEmpty.hidden = shown.length > 0;
     // Rows are kept while their ticket is unchanged, so a keyboard user's focus stays put.
-    const rows = message.tickets.map((ticket) => {
+    const rows = shown.map((ticket) => {
       const signature = JSON.stringify([ticket.status, ticket.advocate, ticket.urgent, ticket.mine,
         ticket.status === "waiting" ? null : advocates.map((a) => a.id)]);
       const kept = rowsById.get(ticket.id);
@@ -178,29 +239,33 @@
       return made;
     });
     rowsById.clear();
-    for (const [i, ticket] of message.tickets.entries()) rowsById.set(ticket.id, rows[i]);
+    for (const [i, ticket] of shown.entries()) rowsById.set(ticket.id, rows[i]);
     const wanted = rows.map((row) => row.node);
-    const current = [...queueBody.children];
+    const current = [...queueList.children];
     if (wanted.length !== current.length || wanted.some((node, i) => node !== current[i])) {
-      queueBody.replaceChildren(...wanted);
+      queueList.replaceChildren(...wanted);
     }
     for (const chat of chats.values()) fillTransfer(chat);
   }
 
   function queueRow(ticket) {
-    const row = el("tr");
-    row.dataset.ticket = String(ticket.id);
-    if (ticket.urgent) row.className = "urgent";
+    const row = el("li", undefined, "ticket");
+    row.dataset.ticket = ticket.id;
+    row.dataset.alias = ticket.alias;
+    if (ticket.urgent) row.classList.add("urgent");
     if (!ticket.servable) row.classList.add("other-language");
-    row.append(el("td", ticket.alias), el("td", ticket.language + (ticket.servable ? "" : " (not yours)")),
-      el("td", ticket.channel), el("td", ticket.urgent ? "URGENT" : "normal"));
-    row.append(el("td", minutes(ticket.waiting_seconds), "waited"));
+    const head = el("p", undefined, "ticket-head");
+    head.append(el("strong", ticket.alias));
+    if (ticket.urgent) head.append(el("span", "URGENT", "badge urgent-badge"));
+    row.append(head);
     const status = ticket.status === "waiting" ? "waiting"
-      : ticket.mine ? "with you" : "with " + (ticket.advocate || "an advocate");
-    row.append(el("td", status));
-    const action = el("td");
+      : "with " + (ticket.advocate || "an advocate");
+    row.append(el("p", ticket.language + (ticket.servable ? "" : " (not yours)") + " · " +
+      ticket.channel + " · " + status, "ticket-meta"));
+    const waited = el("p", "Waiting " + duration(ticket.waiting_seconds), "waited");
+    row.append(waited);
     if (ticket.status === "waiting") {
-      const claim = el("button", "Claim");
+      const claim = el("button", tr("Claim"));
       claim.type = "button";
       claim.className = "claim";
       claim.setAttribute("aria-label", "Claim " + ticket.alias);
@@ -208,25 +273,25 @@
         claim.disabled = true;
         send({ type: "claim", ticket: ticket.id });
       });
-      action.append(claim);
-    } else if (!ticket.mine) {
-      action.append(reassignControl(ticket));
+      row.append(claim);
+    } else {
+      row.append(reassignControl(ticket));
     }
-    row.append(action);
     return row;
   }
 
   function reassignControl(ticket) {
     // Supervisors see others' live chats (metadata only) and may reassign them.
-    const box = el("span");
+    const box = el("p", undefined, "reassign");
     const select = el("select");
     select.id = "reassign-" + ticket.id;
     const label = el("label", "Reassign " + ticket.alias + " to", "visually-hidden");
     label.htmlFor = select.id;
     select.append(option("", "the queue"));
     for (const a of advocates) if (a.name !== ticket.advocate) select.append(option(String(a.id), a.name));
-    const go = el("button", "Reassign");
+    const go = el("button", tr("Reassign"));
     go.type = "button";
+    go.setAttribute("aria-label", "Reassign " + ticket.alias);
     go.addEventListener("click", () => {
       send({ type: "transfer", ticket: ticket.id, to: select.value ? Number(select.value) : null });
     });
@@ -236,57 +301,92 @@
 
   window.setInterval(() => {
     for (const row of rowsById.values()) {
-      row.waited.textContent = minutes(Math.max(0, Math.round((Date.now() - row.since) / 1000)));
+      row.waited.textContent = "Waiting " + duration(Math.max(0, Math.round((Date.now() - row.since) / 1000)));
     }
+    for (const chat of chats.values()) listMeta(chat);
   }, 1000);
-
-  function option(value, text) {
-    const node = el("option", text);
-    node.value = value;
-    return node;
-  }
 
   // --- chats -------------------------------------------------------------------------
   const chats = new Map();
+  let current = null;
 
   function openChat(message) {
     const ticket = message.ticket;
-    if (chats.has(ticket.id)) return;
+    const existing = chats.get(ticket.id);
+    if (existing && existing.open) {
+      existing.canned = message.canned;
+      return;  // the page reconnected: the chat and its transcript are still here
+    }
+    const chat = buildChat(message, existing);
+    chats.set(ticket.id, chat);
+    fillTransfer(chat);
+    renderChatList();
+    select(ticket.id);
+    announce("Chat with " + ticket.alias + (existing ? " is yours again." : " opened."));
+  }
+
+  function buildChat(message, before) {
+    const ticket = message.ticket;
     const node = template.content.firstElementChild.cloneNode(true);
-    node.dataset.ticket = String(ticket.id);
-    const chat = { id: ticket.id, alias: ticket.alias, node: node, log: node.querySelector(".log"),
-      canned: message.canned, card: message.card, open: true };
+    node.dataset.ticket = ticket.id;
+    const chat = { id: ticket.id, alias: ticket.alias, language: ticket.language, node: node,
+      log: node.querySelector(".log"), canned: message.canned, card: message.card, open: true,
+      lines: [], seen: before ? before.seen : new Set(), unread: 0,
+      lastPerson: before ? before.lastPerson : null, handedOver: false };
     node.querySelector(".chat-title").textContent = ticket.alias;
     node.querySelector(".chat-meta").textContent = ticket.language + " · " + ticket.channel +
       " · " + ticket.country + (ticket.urgent ? " · URGENT" : "");
     node.setAttribute("aria-label", "Chat with " + ticket.alias);
-    pair(node, ".compose-label", ".compose-text", "text-" + ticket.id);
-    pair(node, ".canned-label", ".canned", "canned-" + ticket.id);
-    pair(node, ".transfer-label", ".transfer", "transfer-" + ticket.id);
-    pair(node, ".need-label", ".need", "need-" + ticket.id);
-    pair(node, ".place-label", ".place", "place-" + ticket.id);
-    node.querySelectorAll(".outcomes input").forEach((box, i) => { box.id = "outcome-" + ticket.id + "-" + i; });
+    const suffix = ticket.id + "-" + (++refs);
+    pair(node, ".compose-label", ".compose-text", "text-" + suffix);
+    pair(node, ".canned-label", ".canned", "canned-" + suffix);
+    pair(node, ".transfer-label", ".transfer", "transfer-" + suffix);
+    pair(node, ".need-label", ".need", "need-" + suffix);
+    pair(node, ".place-label", ".place", "place-" + suffix);
+    pair(node, ".notes-label", ".notes", "notes-" + suffix);
+    node.querySelectorAll(".outcomes input").forEach((box, i) => { box.id = "outcome-" + suffix + "-" + i; });
 
-    const select = node.querySelector(".canned");
-    for (const canned of message.canned) select.append(option(canned.key, canned.own));
+    const cannedSelect = node.querySelector(".canned");
+    for (const canned of message.canned) cannedSelect.append(option(canned.key, canned.own));
     const preview = node.querySelector(".canned-preview");
     const showPreview = () => {
-      const chosen = message.canned.find((c) => c.key === select.value);
+      const chosen = chat.canned.find((c) => c.key === cannedSelect.value);
       preview.textContent = chosen ? "They will receive (" + ticket.language + "): " + chosen.person : "";
     };
-    select.addEventListener("change", showPreview);
+    cannedSelect.addEventListener("change", showPreview);
     showPreview();
 
     const form = node.querySelector(".compose");
     const box = node.querySelector(".compose-text");
+    const counter = node.querySelector(".counter");
+    let typingSent = 0;
+    box.addEventListener("input", () => {
+      const length = box.value.length;
+      counter.textContent = length > MAX_REPLY - 200
+        ? length + " of " + MAX_REPLY + " characters" + (length > MAX_REPLY ? ": too long to send" : "")
+        : "";
+      box.setAttribute("aria-invalid", length > MAX_REPLY ? "true" : "false");
+      if (chat.open && Date.now() - typingSent > 4000) {
+        typingSent = Date.now();
+        send({ type: "typing", ticket: ticket.id });
+      }
+    });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      const text = box.value;
+      const text = wellFormed(box.value);
       if (!text.trim() || !chat.open) return;
+      if (text.length > MAX_REPLY) {
+        const words = "Not sent: the message is " + text.length + " characters, the limit is " +
+          MAX_REPLY + ". Shorten it or send it in two parts.";
+        addLine(chat, "system", "", words);
+        announce(words);
+        return;
+      }
       const ref = ++refs;
       if (send({ type: "send", ticket: ticket.id, text: text, ref: ref })) {
-        pending.set(ref, addLine(chat, "advocate", "You", text));
+        pending.set(ref, addLine(chat, "advocate", tr("You"), text));
         box.value = "";
+        counter.textContent = "";
       }
     });
     box.addEventListener("keydown", (event) => {
@@ -295,21 +395,14 @@
         form.requestSubmit();
       }
     });
-    node.querySelector(".send-canned").addEventListener("click", () => {
-      const chosen = message.canned.find((c) => c.key === select.value);
-      if (!chosen || !chat.open) return;
-      const ref = ++refs;
-      if (send({ type: "canned", ticket: ticket.id, key: chosen.key, ref: ref })) {
-        const line = addLine(chat, "advocate", "You (canned)", chosen.person);
-        if (chosen.own !== chosen.person) line.append(el("span", "In your language: " + chosen.own, "own"));
-        pending.set(ref, line);
-      }
-    });
+    node.querySelector(".send-canned").addEventListener("click", () => sendCanned(chat));
     node.querySelector(".send-card").addEventListener("click", () => {
       if (!chat.open) return;
       const ref = ++refs;
       if (send({ type: "card", ticket: ticket.id, ref: ref })) {
-        pending.set(ref, addLine(chat, "advocate", "You (hotline card)", message.card.person));
+        const line = addLine(chat, "advocate", tr("You (hotline card)"), chat.card.person, { ours: true });
+        if (chat.card.own !== chat.card.person) ownCopy(line, chat.card.own);
+        pending.set(ref, line);
       }
     });
     const needs = node.querySelector(".need");
@@ -320,37 +413,64 @@
       const place = node.querySelector(".place");
       const error = node.querySelector(".directory-error");
       if (!place.value.trim()) {
-        error.textContent = "Type a ZIP code or a city name.";
+        error.textContent = tr("Type a ZIP code or a city name.");
         place.focus();
         return;
       }
       // The place goes to the server for this one search and is not kept there.
       if (send({ type: "directory_search", ticket: ticket.id, need: needs.value, place: place.value })) {
         error.textContent = "";
-        node.querySelector(".directory-status").textContent = "Searching…";
+        node.querySelector(".directory-status").textContent = tr("Searching…");
         node.querySelector(".directory-results").replaceChildren();
       }
     });
     node.querySelector(".do-transfer").addEventListener("click", () => {
       const target = node.querySelector(".transfer").value;
-      send({ type: "transfer", ticket: ticket.id, to: target ? Number(target) : null });
+      const to = target ? Number(target) : null;
+      // The transcript and notes go to the next advocate's page only, never to storage.
+      const lines = chat.lines.map((l) => [l.label || l.who, l.text]);
+      send({ type: "transfer", ticket: ticket.id, to: to, lines: to === null ? [] : lines,
+        notes: to === null ? "" : node.querySelector(".notes").value });
     });
-    node.querySelector(".do-close").addEventListener("click", () => {
-      const outcomes = [...node.querySelectorAll(".outcomes input:checked")].map((b) => b.value);
-      if (outcomes.length === 0) {
-        announce("Choose at least one outcome before closing.");
-        node.querySelector(".outcomes input").focus();
-        return;
-      }
-      send({ type: "close", ticket: ticket.id, outcomes: outcomes });
-    });
-    chats.set(ticket.id, chat);
-    fillTransfer(chat);
-    addLine(chat, "system", "", "Chat with " + ticket.alias + " opened. Nothing here is saved: " +
-      "the transcript disappears when you close or reload this page.");
+    node.querySelector(".do-close").addEventListener("click", () => closeChat(chat));
+    if (before) {
+      for (const line of before.lines) addLine(chat, line.who, line.label, line.text, { ours: line.ours, at: line.at });
+      node.querySelector(".notes").value = before.node.querySelector(".notes").value;
+      before.node.remove();
+      addLine(chat, "system", "", tr("This chat is yours again. Earlier lines above are from this page."));
+    } else {
+      addLine(chat, "system", "", "Chat with " + ticket.alias + " opened. Nothing here is saved: " +
+        "the transcript disappears when you close or reload this page.");
+    }
+    node.hidden = true;
     chatsBox.append(node);
-    node.focus();
-    announce("Chat with " + ticket.alias + " opened.");
+    return chat;
+  }
+
+  function sendCanned(chat) {
+    const chosen = chat.canned.find((c) => c.key === chat.node.querySelector(".canned").value);
+    if (!chosen || !chat.open) return;
+    const ref = ++refs;
+    if (send({ type: "canned", ticket: chat.id, key: chosen.key, ref: ref })) {
+      const line = addLine(chat, "advocate", tr("You (canned)"), chosen.person, { ours: true });
+      if (chosen.own !== chosen.person) ownCopy(line, chosen.own);
+      pending.set(ref, line);
+    }
+  }
+
+  function closeChat(chat) {
+    const node = chat.node;
+    const outcomes = [...node.querySelectorAll(".outcomes input:checked")].map((b) => b.value);
+    if (outcomes.length === 0) {
+      announce(tr("Choose at least one outcome before closing."));
+      node.querySelector(".outcomes input").focus();
+      return;
+    }
+    send({ type: "close", ticket: chat.id, outcomes: outcomes });
+  }
+
+  function ownCopy(line, text) {
+    line.append(el("span", "In your language: " + text, "own"));
   }
 
   function pair(node, labelSelector, controlSelector, id) {
@@ -361,26 +481,144 @@
   function fillTransfer(chat) {
     const select = chat.node.querySelector(".transfer");
     const chosen = select.value;
-    const options = [option("", "Back to the queue")];
+    const options = [option("", tr("Back to the queue"))];
     for (const a of advocates) {
       if (a.id === me) continue;
-      options.push(option(String(a.id), a.name + " (" + a.languages.join(", ") +
-        (a.online ? ", online" : ", offline") + ")"));
+      const speaks = a.languages.includes(chat.language);
+      const item = option(String(a.id), a.name + " (" + a.languages.join(", ") +
+        (a.online ? ", online" : ", offline") + ")");
+      // Only someone online who speaks the person's language can take the chat.
+      item.disabled = !a.online || !speaks;
+      options.push(item);
     }
     select.replaceChildren(...options);
     select.value = chosen;
   }
 
-  function addLine(chat, who, label, text) {
+  function addLine(chat, who, label, text, extra) {
+    const options = extra || {};
+    const at = options.at || Date.now();
     const line = el("div", undefined, "line " + who);
+    const time = el("time", clock(at), "at");
+    time.dateTime = new Date(at).toISOString();
+    line.append(time);
     if (label) line.append(el("span", label + ": ", "who"));
-    const body = el("span", visible(text), "text");
+    // Our own cards carry their own direction isolates: only a person's text is flagged.
+    const body = el("span", options.ours || who === "system" ? text : visible(text), "text");
     body.dir = "auto";
     line.append(body);
     if (text.length > 500) line.append(el("span", "(" + text.length + " characters)", "length"));
     chat.log.append(line);
     chat.log.scrollTop = chat.log.scrollHeight;
+    if (who !== "system") chat.lines.push({ who: who, label: label, text: text, ours: !!options.ours, at: at });
     return line;
+  }
+
+  // --- the list of your chats --------------------------------------------------------
+  function renderChatList() {
+    const items = [];
+    for (const chat of chats.values()) {
+      if (!chat.item) {
+        chat.item = el("li", undefined, "ticket mine");
+        const button = el("button", undefined, "pick");
+        button.type = "button";
+        // The accessible name is the visible text, with "Open chat with" for screen readers.
+        button.append(el("span", "Open chat with ", "visually-hidden"), el("strong", chat.alias),
+          el("span", "", "unread badge"), el("span", "", "since"));
+        button.addEventListener("click", () => select(chat.id, true));
+        chat.item.append(button);
+        chat.item.dataset.ticket = chat.id;
+      }
+      listMeta(chat);
+      items.push(chat.item);
+    }
+    chatList.replaceChildren(...items);
+    chatsEmpty.hidden = items.length > 0;
+  }
+
+  function listMeta(chat) {
+    if (!chat.item) return;
+    const button = chat.item.querySelector(".pick");
+    const unread = chat.item.querySelector(".unread");
+    unread.textContent = chat.unread ? " " + chat.unread + " unread" : "";
+    unread.hidden = !chat.unread;
+    const since = chat.item.querySelector(".since");
+    const parts = [];
+    if (!chat.open) parts.push("ended");
+    if (chat.lastPerson) parts.push("last from person " + duration(Math.round((Date.now() - chat.lastPerson) / 1000)) + " ago");
+    since.textContent = parts.join(" · ");
+    chat.item.classList.toggle("current", current === chat.id);
+    chat.item.classList.toggle("ended", !chat.open);
+    button.setAttribute("aria-current", current === chat.id ? "true" : "false");
+  }
+
+  function select(ticketId, focus) {
+    current = ticketId;
+    for (const chat of chats.values()) {
+      chat.node.hidden = chat.id !== ticketId;
+      if (chat.id === ticketId) chat.unread = 0;
+      listMeta(chat);
+    }
+    noChat.hidden = chats.has(ticketId);
+    const chat = chats.get(ticketId);
+    if (chat && focus !== false) chat.node.focus();
+  }
+
+  function personWrote(message) {
+    const chat = chats.get(message.ticket);
+    if (!chat) return;
+    // Held messages are sent again after a reconnect: each one is shown once.
+    if (chat.seen.has(message.id)) {
+      send({ type: "got", ticket: message.ticket, id: message.id });
+      return;
+    }
+    chat.seen.add(message.id);
+    addLine(chat, "person", chat.alias, message.text);
+    if (message.cut) {
+      addLine(chat, "system", "", "The person's message was longer than the console takes at once: " +
+        "only the first part arrived, and they were told to send the rest.");
+    }
+    chat.lastPerson = Date.now();
+    if (current !== chat.id || document.hidden) chat.unread += 1;
+    listMeta(chat);
+    send({ type: "got", ticket: message.ticket, id: message.id });
+    announce("New message from " + chat.alias);
+    if (document.hidden) notify("New message from " + chat.alias, "chat-" + message.ticket);
+  }
+
+  function missed(message) {
+    const chat = chats.get(message.ticket);
+    if (!chat) return;
+    send({ type: "got", ticket: message.ticket, id: "missed" });
+    if ((chat.missedShown || 0) >= message.count) return;
+    chat.missedShown = message.count;
+    const words = message.count === 1
+      ? tr("A message from the person did not reach this page in time. They were asked to send it again.")
+      : message.count + " messages from the person did not reach this page in time. They were asked to send them again.";
+    addLine(chat, "system missed", "", words);
+    chat.node.classList.add("missed");
+    announce(chat.alias + ": " + words);
+  }
+
+  function handedOver(message) {
+    const chat = chats.get(message.ticket);
+    send({ type: "got", ticket: message.ticket, id: "handover" });
+    if (!chat || chat.handedOver) return;
+    chat.handedOver = true;
+    addLine(chat, "system", "", tr("Transcript passed on by the previous advocate:"));
+    for (const [label, text] of message.lines) addLine(chat, "earlier", label, text);
+    const notes = chat.node.querySelector(".notes");
+    if (message.notes) notes.value = message.notes + (notes.value ? "\n" + notes.value : "");
+  }
+
+  function delivered(message) {
+    const line = pending.get(message.ref);
+    pending.delete(message.ref);
+    if (line && !message.ok) {
+      line.classList.add("failed");
+      line.append(el("span", tr("Not delivered."), "warning"));
+      announce(tr("A message was not delivered."));
+    }
   }
 
   function directoryResults(message) {
@@ -405,15 +643,15 @@
     for (const fact of [result.distance, result.hours, result.languages]) {
       if (fact) item.append(el("span", fact, "fact"));
     }
-    const button = el("button", "Send to person", "send-service");
+    const button = el("button", tr("Send to person"), "send-service");
     button.type = "button";
     button.setAttribute("aria-describedby", name.id);
     button.addEventListener("click", () => {
       if (!chat.open) return;
       const ref = ++refs;
       if (send({ type: "directory_card", ticket: chat.id, service: result.service, ref: ref })) {
-        const line = addLine(chat, "advocate", "You (service card)", result.person);
-        if (result.own !== result.person) line.append(el("span", "In your language: " + result.own, "own"));
+        const line = addLine(chat, "advocate", tr("You (service card)"), result.person, { ours: true });
+        if (result.own !== result.person) ownCopy(line, result.own);
         pending.set(ref, line);
       }
     });
@@ -421,48 +659,44 @@
     return item;
   }
 
-  function personWrote(ticketId, text) {
-    const chat = chats.get(ticketId);
-    if (!chat) return;
-    addLine(chat, "person", chat.alias, text);
-    announce("New message from " + chat.alias);
-    if (document.hidden) notify("New message from " + chat.alias, "chat-" + ticketId);
-  }
-
-  function delivered(message) {
-    const line = pending.get(message.ref);
-    pending.delete(message.ref);
-    if (line && !message.ok) {
-      line.classList.add("failed");
-      line.append(el("span", "Not delivered.", "warning"));
-      announce("A message was not delivered.");
-    }
-  }
-
   const ENDINGS = {
-    closed: "The chat is closed. The person got the closing message.",
-    left: "The person left the chat.",
-    transferred: "The chat was transferred.",
-    gone: "This chat is no longer yours.",
+    closed: tr("The chat is closed. The person got the closing message."),
+    left: tr("The person left the chat."),
+    transferred: tr("The chat was transferred. The person was told."),
+    requeued: tr("The chat went back to the front of the queue. The person was told."),
+    gone: tr("This chat is no longer yours."),
   };
 
   function ended(ticketId, reason) {
     const chat = chats.get(ticketId);
     if (!chat || !chat.open) return;
+    const hadFocus = chat.node.contains(document.activeElement);
     chat.open = false;
     addLine(chat, "system", "", ENDINGS[reason] || ENDINGS.gone);
     chat.node.classList.add("ended");
     chat.node.querySelector(".place").value = "";
     chat.node.querySelectorAll("textarea, select, input, .tools button, .compose button")
       .forEach((control) => { control.disabled = true; });
-    const remove = el("button", "Remove this transcript from the page");
+    const remove = el("button", tr("Remove this transcript from the page"));
     remove.type = "button";
     remove.className = "remove";
     remove.addEventListener("click", () => {
       chat.node.remove();
+      if (chat.item) chat.item.remove();
       chats.delete(ticketId);
+      chatsEmpty.hidden = chats.size > 0;
+      const next = [...chats.values()].find((c) => c.open) || chats.values().next().value;
+      if (next) select(next.id);
+      else {
+        current = null;
+        noChat.hidden = false;
+        document.getElementById("queue-title").focus();
+      }
     });
     chat.node.append(remove);
+    listMeta(chat);
+    // Focus stays with the advocate's work: on the next thing to do with this chat.
+    if (hadFocus || document.activeElement === document.body) remove.focus();
     announce("Chat with " + chat.alias + ": " + (ENDINGS[reason] || ENDINGS.gone));
   }
 
@@ -473,14 +707,50 @@
     pending.delete(message.ref);
     if (line) {
       line.classList.add("failed");
-      line.append(el("span", "Not sent.", "warning"));
+      line.append(el("span", tr("Not sent."), "warning"));
     }
     if (chat) addLine(chat, "system", "", text);
     announce(text);
-    const claim = document.querySelector('tr[data-ticket="' + Number(message.ticket) + '"] .claim');
-    if (claim) claim.disabled = false;
-    document.getElementById("problem").textContent = text;
+    for (const row of queueList.querySelectorAll("li")) {
+      if (row.dataset.ticket === String(message.ticket)) {
+        const claim = row.querySelector(".claim");
+        if (claim) claim.disabled = false;
+      }
+    }
+    problem.textContent = text;
   }
+
+  // --- keyboard shortcuts ---------------------------------------------------------------
+  document.addEventListener("keydown", (event) => {
+    if (!event.altKey || event.ctrlKey || event.metaKey) return;
+    const key = event.key.toLowerCase();
+    const chat = chats.get(current);
+    if (key === "n") {
+      const ids = [...chats.keys()];
+      if (ids.length === 0) return;
+      const at = ids.indexOf(current);
+      select(ids[(at + 1) % ids.length]);
+    } else if (key === "c") {
+      const next = waitingNow.find((t) => t.servable) || waitingNow[0];
+      if (next) send({ type: "claim", ticket: next.id });
+    } else if (key === "s" && chat) {
+      sendCanned(chat);
+    } else if (key === "x" && chat && chat.open) {
+      closeChat(chat);
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
+
+  // --- the transcript is only in this page: say so before it is wiped --------------------
+  window.addEventListener("beforeunload", (event) => {
+    const talking = [...chats.values()].some((c) => c.lines.length > 0);
+    if (talking) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
 
   // --- inactivity: the server signs out an idle session; activity keeps it alive --------
   let active = false;
