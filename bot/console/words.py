@@ -159,6 +159,58 @@ def _english_messages() -> tuple[tuple[re.Pattern[str], str], ...]:
     return tuple(found)
 
 
+INBOX_PHRASES = (
+    "inbox.js.back_to_queue",
+    "inbox.js.choose_outcome",
+    "inbox.js.claim",
+    "inbox.js.closed",
+    "inbox.js.connected",
+    "inbox.js.disconnected",
+    "inbox.js.handover",
+    "inbox.js.left",
+    "inbox.js.message_not_delivered",
+    "inbox.js.missed",
+    "inbox.js.nobody_waiting",
+    "inbox.js.not_connected",
+    "inbox.js.not_delivered",
+    "inbox.js.not_sent",
+    "inbox.js.not_yours",
+    "inbox.js.reassign",
+    "inbox.js.relay",
+    "inbox.js.remove_transcript",
+    "inbox.js.requeued",
+    "inbox.js.searching",
+    "inbox.js.send_to_person",
+    "inbox.js.transferred",
+    "inbox.js.type_place",
+    "inbox.js.you",
+    "inbox.js.you_canned",
+    "inbox.js.you_card",
+    "inbox.js.you_service",
+    "inbox.js.your_chats",
+    "inbox.js.yours_again",
+    "inbox.f.chat_with",
+    "inbox.f.claim",
+    "inbox.f.could_not",
+    "inbox.f.ended",
+    "inbox.f.new_message",
+    "inbox.f.new_person",
+    "inbox.f.new_person_urgent",
+    "inbox.f.opened",
+    "inbox.f.opened_nothing_saved",
+    "inbox.f.reassign",
+    "inbox.f.reassign_to",
+    "inbox.f.waiting",
+    "inbox.f.waiting_count",
+    "inbox.f.yours_again",
+)
+"""Sentences the inbox's script writes (console.js), sent to the page in the advocate's language."""
+
+
+def inbox_phrases() -> tuple[str, ...]:
+    return INBOX_PHRASES
+
+
 def words(code: str | None = None) -> Words:
     """The console's words in ``code``, or in this request's language, or English."""
     return Words(chosen(code or requested_language.get()))

@@ -326,9 +326,12 @@ async def test_an_advocate_who_speaks_arabic_works_in_an_arabic_inbox(
     await expect(page.locator("#queue-empty")).to_have_text("لا أحد ينتظر.")
     person = Person(console.helpline, country="EG", language_code="ar")
     ticket = await ask_for_a_person(console, person, "مرحبا")
-    await page.get_by_role("button", name=f"Claim {ticket.public_alias}").click()
-    chat = page.get_by_role("article", name=f"Chat with {ticket.public_alias}")
+    await page.get_by_role("button", name=f"استلام {ticket.public_alias}").click()
+    chat = page.get_by_role("article", name=f"محادثة مع {ticket.public_alias}")
     await expect(chat.get_by_label("الرسالة")).to_be_visible()
     await expect(chat.get_by_role("button", name="إغلاق المحادثة")).to_be_visible()
     await expect(chat.get_by_text("أُعطي رقم الخط")).to_be_visible()  # an outcome, in Arabic
+    await expect(chat.locator(".line.system").first).to_contain_text(
+        f"فُتحت المحادثة مع {ticket.public_alias}."
+    )
     assert await axe_violations(page) == [], "inbox (ar)"

@@ -9,6 +9,10 @@
 // The page's own sentences in the advocate's console language (console.po, by English text).
 const CONSOLE_WORDS = JSON.parse((document.getElementById("console-words") || {}).textContent || "{}");
 function tr(text) { return CONSOLE_WORDS[text] || text; }
+// A sentence with {placeholders}: translated first, then filled (values are never re-read).
+function trf(template, values) {
+  return tr(template).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
 
 (() => {
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -105,8 +109,8 @@ function tr(text) { return CONSOLE_WORDS[text] || text; }
     alerts += 1;
     document.body.dataset.alerts = String(alerts);
     beep();
-    const words = "New person waiting: " + ticket.alias + " (" + ticket.language +
-      (ticket.urgent ? ", urgent" : "") + ")";
+    const words = trf(ticket.urgent ? "New person waiting: {alias} ({language}, urgent)"
+      : "New person waiting: {alias} ({language})", { alias: ticket.alias, language: ticket.language });
     announce(words);
     // The alias and language only: never anything the person wrote.
     notify(words, "ticket-" + ticket.id);
@@ -219,7 +223,7 @@ function tr(text) { return CONSOLE_WORDS[text] || text; }
     }
     known = new Set(waiting.map((t) => t.id));
     waitingNow = waiting;
-    queueCount.textContent = "(" + waiting.length + " waiting)";
+    queueCount.textContent = trf("({count} waiting)", { count: waiting.length });
     // Your own chats are in "Your chats": the queue lists the others.
     const shown = message.tickets.filter((t) => !t.mine);
     queueEmpty.textContent = tr("Nobody is waiting.");
@@ -262,13 +266,13 @@ function tr(text) { return CONSOLE_WORDS[text] || text; }
       : "with " + (ticket.advocate || "an advocate");
     row.append(el("p", ticket.language + (ticket.servable ? "" : " (not yours)") + " · " +
       ticket.channel + " · " + status, "ticket-meta"));
-    const waited = el("p", "Waiting " + duration(ticket.waiting_seconds), "waited");
+    const waited = el("p", trf("Waiting {time}", { time: duration(ticket.waiting_seconds) }), "waited");
     row.append(waited);
     if (ticket.status === "waiting") {
       const claim = el("button", tr("Claim"));
       claim.type = "button";
       claim.className = "claim";
-      claim.setAttribute("aria-label", "Claim " + ticket.alias);
+      claim.setAttribute("aria-label", trf("Claim {alias}", { alias: ticket.alias }));
       claim.addEventListener("click", () => {
         claim.disabled = true;
         send({ type: "claim", ticket: ticket.id });
@@ -285,13 +289,13 @@ function tr(text) { return CONSOLE_WORDS[text] || text; }
     const box = el("p", undefined, "reassign");
     const select = el("select");
     select.id = "reassign-" + ticket.id;
-    const label = el("label", "Reassign " + ticket.alias + " to", "visually-hidden");
+    const label = el("label", trf("Reassign {alias} to", { alias: ticket.alias }), "visually-hidden");
     label.htmlFor = select.id;
     select.append(option("", "the queue"));
     for (const a of advocates) if (a.name !== ticket.advocate) select.append(option(String(a.id), a.name));
     const go = el("button", tr("Reassign"));
     go.type = "button";
-    go.setAttribute("aria-label", "Reassign " + ticket.alias);
+    go.setAttribute("aria-label", trf("Reassign {alias}", { alias: ticket.alias }));
     go.addEventListener("click", () => {
       send({ type: "transfer", ticket: ticket.id, to: select.value ? Number(select.value) : null });
     });
@@ -301,7 +305,7 @@ function tr(text) { return CONSOLE_WORDS[text] || text; }
 
   window.setInterval(() => {
     for (const row of rowsById.values()) {
-      row.waited.textContent = "Waiting " + duration(Math.max(0, Math.round((Date.now() - row.since) / 1000)));
+      row.waited.textContent = trf("Waiting {time}", { time: duration(Math.max(0, Math.round((Date.now() - row.since) / 1000))) });
     }
     for (const chat of chats.values()) listMeta(chat);
   }, 1000);
@@ -322,7 +326,7 @@ function tr(text) { return CONSOLE_WORDS[text] || text; }
     fillTransfer(chat);
     renderChatList();
     select(ticket.id);
-    announce("Chat with " + ticket.alias + (existing ? " is yours again." : " opened."));
+    announce(trf(existing ? "Chat with {alias} is yours again." : "Chat with {alias} opened.", { alias: ticket.alias }));
   }
 
   function buildChat(message, before) {
@@ -336,7 +340,7 @@ function tr(text) { return CONSOLE_WORDS[text] || text; }
     node.querySelector(".chat-title").textContent = ticket.alias;
     node.querySelector(".chat-meta").textContent = ticket.language + " · " + ticket.channel +
       " · " + ticket.country + (ticket.urgent ? " · URGENT" : "");
-    node.setAttribute("aria-label", "Chat with " + ticket.alias);
+    node.setAttribute("aria-label", trf("Chat with {alias}", { alias: ticket.alias }));
     const suffix = ticket.id + "-" + (++refs);
     pair(node, ".compose-label", ".compose-text", "text-" + suffix);
     pair(node, ".canned-label", ".canned", "canned-" + suffix);
@@ -439,8 +443,8 @@ function tr(text) { return CONSOLE_WORDS[text] || text; }
       before.node.remove();
       addLine(chat, "system", "", tr("This chat is yours again. Earlier lines above are from this page."));
     } else {
-      addLine(chat, "system", "", "Chat with " + ticket.alias + " opened. Nothing here is saved: " +
-        "the transcript disappears when you close or reload this page.");
+      addLine(chat, "system", "", trf("Chat with {alias} opened. Nothing here is saved: " +
+        "the transcript disappears when you close or reload this page.", { alias: ticket.alias }));
     }
     node.hidden = true;
     chatsBox.append(node);
@@ -582,8 +586,8 @@ function tr(text) { return CONSOLE_WORDS[text] || text; }
     if (current !== chat.id || document.hidden) chat.unread += 1;
     listMeta(chat);
     send({ type: "got", ticket: message.ticket, id: message.id });
-    announce("New message from " + chat.alias);
-    if (document.hidden) notify("New message from " + chat.alias, "chat-" + message.ticket);
+    announce(trf("New message from {alias}", { alias: chat.alias }));
+    if (document.hidden) notify(trf("New message from {alias}", { alias: chat.alias }), "chat-" + message.ticket);
   }
 
   function missed(message) {
@@ -697,12 +701,12 @@ function tr(text) { return CONSOLE_WORDS[text] || text; }
     listMeta(chat);
     // Focus stays with the advocate's work: on the next thing to do with this chat.
     if (hadFocus || document.activeElement === document.body) remove.focus();
-    announce("Chat with " + chat.alias + ": " + (ENDINGS[reason] || ENDINGS.gone));
+    announce(trf("Chat with {alias}: {ending}", { alias: chat.alias, ending: ENDINGS[reason] || ENDINGS.gone }));
   }
 
   function failed(message) {
     const chat = chats.get(message.ticket);
-    const text = "Could not do that: " + message.message;
+    const text = trf("Could not do that: {reason}", { reason: message.message });
     const line = pending.get(message.ref);
     pending.delete(message.ref);
     if (line) {
