@@ -75,10 +75,10 @@ function trf(template, values) {
   }
 
   function duration(seconds) {
-    if (seconds < 60) return seconds + " s";
+    if (seconds < 60) return trf("{s} s", { s: seconds });
     const m = Math.floor(seconds / 60);
-    if (m < 60) return m + " min " + String(seconds % 60).padStart(2, "0") + " s";
-    return Math.floor(m / 60) + " h " + String(m % 60).padStart(2, "0") + " min";
+    if (m < 60) return trf("{m} min {s} s", { m, s: String(seconds % 60).padStart(2, "0") });
+    return trf("{h} h {m} min", { h: Math.floor(m / 60), m: String(m % 60).padStart(2, "0") });
   }
 
   function clock(at) {
