@@ -334,4 +334,10 @@ async def test_an_advocate_who_speaks_arabic_works_in_an_arabic_inbox(
     await expect(chat.locator(".line.system").first).to_contain_text(
         f"فُتحت المحادثة مع {ticket.public_alias}."
     )
+    # A message the server composes in English reaches the page in Arabic.
+    await chat.get_by_label("الرمز البريدي أو المدينة").fill("Qwxzzy")
+    await chat.get_by_role("button", name="بحث").click()
+    await expect(chat.locator(".directory-error")).to_have_text(
+        "لم يُتعرَّف على المكان. اكتب رمزًا بريديًا أو اسم مدينة، مثل Houston أو Toronto."
+    )
     assert await axe_violations(page) == [], "inbox (ar)"

@@ -632,11 +632,12 @@ function trf(template, values) {
     const status = chat.node.querySelector(".directory-status");
     const list = chat.node.querySelector(".directory-results");
     list.replaceChildren(...message.results.map((result, i) => serviceItem(chat, result, i)));
-    error.textContent = message.error || "";
-    const found = message.results.length === 1 ? "1 service found." : message.results.length + " services found.";
-    status.textContent = message.error ? "" : (message.note ? found + " " + message.note : found);
+    error.textContent = message.error ? tr(message.error) : "";
+    const found = message.results.length === 1 ? tr("1 service found.")
+      : trf("{count} services found.", { count: message.results.length });
+    status.textContent = message.error ? "" : (message.note ? found + " " + tr(message.note) : found);
     if (message.error) chat.node.querySelector(".place").focus();
-    announce(message.error || status.textContent);
+    announce(message.error ? tr(message.error) : status.textContent);
   }
 
   function serviceItem(chat, result, i) {
@@ -706,7 +707,7 @@ function trf(template, values) {
 
   function failed(message) {
     const chat = chats.get(message.ticket);
-    const text = trf("Could not do that: {reason}", { reason: message.message });
+    const text = trf("Could not do that: {reason}", { reason: tr(message.message) });
     const line = pending.get(message.ref);
     pending.delete(message.ref);
     if (line) {
