@@ -246,3 +246,46 @@ async def test_small_languages_are_summed_into_other_before_small_counts_are_hid
         ("ar", (8,)),
         ("other", (6,)),  # 3 + 2 + 1: each alone would be hidden, together they are six
     ]
+
+
+async def test_a_refused_reassign_is_explained_in_the_supervisors_language(
+    sqlite_console: Console,
+) -> None:
+    from bot.accounts import mark_online
+    from bot.db import transaction
+    from bot.models import Advocate
+
+    console = sqlite_console
+    sam = await console.add("sam", role=Role.SUPERVISOR)
+    async with transaction(console.helpline.sessions) as session:
+        chosen = await session.get(Advocate, sam.id)
+        assert chosen is not None
+        chosen.console_language = "es"
+        session.add(chosen)
+    ana = await console.add("ana", languages=("es",))
+    ben = await console.add("ben", languages=("es",))  # never online
+    await mark_online(
+        console.helpline.sessions, ana.id, console.clock.now + dt.timedelta(minutes=10)
+    )
+    ticket = await ask_for_a_person(
+        console, Person(console.helpline, country="MX", language_code="es"), "hola"
+    )
+    assert ticket.id is not None
+    await console.helpline.queue.claim(ticket_id=ticket.id, advocate_id=ana.id)
+    socket, _ = await board_socket(console, sam)
+    board = await next_board(socket, lambda f: len(f["chats"]) == 1)
+    chat = board["chats"][0]
+    assert chat["alias"] == ticket.public_alias and chat["advocate"] == "ana"
+    await socket.send(json.dumps({"type": "reassign", "ticket": chat["ticket"], "to": ben.id}))
+    while (result := json.loads(await socket.recv()))["type"] != "result":
+        pass
+    assert result == {
+        "type": "result",
+        "ok": False,
+        "message": "No se reasignó: esa persona del equipo no está conectada.",
+    }
+    await socket.send(json.dumps({"type": "reassign", "ticket": "s-not-handed-out", "to": None}))
+    while (result := json.loads(await socket.recv()))["type"] != "result":
+        pass
+    assert result["message"] == "Ese chat ya no está abierto."
+    await socket.close()
