@@ -144,4 +144,20 @@ def _lines(scenario: str, f: dict[str, Any]) -> list[tuple[str, str, str]]:
                 _mark(f["claim_target_met"]),
             ),
         ]
+    if scenario == "signin":
+        quiet, flooded = f["quiet"], f["flooded"]
+        return [
+            (
+                f"SMS p99 quiet {_fmt(quiet['p99_ms'])} ms, under {f['parallel']} parallel "
+                f"sign-ins {_fmt(flooded['p99_ms'])} ms = {f['p99_ratio']:.1f}x",
+                "≤ 2x quiet",
+                _mark(f["p99_target_met"]),
+            ),
+            (
+                f"worker RSS {_fmt(f['rss_quiet_mb'])} → {_fmt(f['rss_flooded_mb'])} MB "
+                f"(sign-in answers {f['signin_statuses']})",
+                "≤ +100 MB",
+                _mark(f["memory_target_met"]),
+            ),
+        ]
     return [(str(f)[:80], "", "-")]

@@ -25,7 +25,7 @@ Scenario = Callable[[env.Backend, Options], dict[str, Any]]
 
 
 def scenarios() -> dict[str, Scenario]:
-    from bench.scenarios import memory, queue, relay, sms, telegram
+    from bench.scenarios import memory, queue, relay, signin, sms, telegram
 
     return {
         "sms": sms.run,
@@ -33,6 +33,7 @@ def scenarios() -> dict[str, Scenario]:
         "relay": relay.run,
         "memory": memory.run,
         "queue": queue.run,
+        "signin": signin.run,
     }
 
 

@@ -53,6 +53,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot.migrate import migrate_sync
     from bot.states import Role
 
+    # The demo is reached where it listens: its console and simulator check the Origin
+    # against the public URL, so a demo on another port must not keep the default one.
+    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
+    os.environ.setdefault("HELPLINE_PUBLIC_URL", f"http://{shown_host}:{args.port}")
     settings = _settings("demo")
     configure_logging(settings.log_level)
     migrate_sync(settings.database_url)

@@ -115,6 +115,15 @@ class Country:
             if n.confirmed or (n.purpose not in confirmed and n.purpose != "text-only")
         )
 
+    def text_lines(self) -> tuple[Number, ...]:
+        """Confirmed lines a person can text (a flagged one is never offered: an operator
+        confirms it first, and content check lists it until then)."""
+        return tuple(
+            n
+            for n in self.lines
+            if n.confirmed and (n.purpose == "text-only" or n.mode == "text" or n.text)
+        )
+
     def talk_line(self) -> Number | None:
         """A line that answers adults 24/7 and is there to talk (not only to take reports)."""
         candidates = [self.referral] if self.referral is not None else []

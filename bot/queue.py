@@ -657,8 +657,11 @@ class Queue:
         if address is None:
             return
         words = catalogue(ticket.language)
+        # A person who chose discreet wording keeps it in what the line sends later too.
+        discreet = ticket.id is not None and await self.discreet(ticket.id)
         await self._senders.send(
-            address, [Reply(text=words.text(key), direction=words.language.direction)]
+            address,
+            [Reply(text=words.text(key, discreet=discreet), direction=words.language.direction)],
         )
 
     async def _own_open_ticket(

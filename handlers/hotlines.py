@@ -109,8 +109,11 @@ def hotline_text(conversation: Conversation) -> str:
     return "\n".join(lines)
 
 
-async def show_hotlines(conversation: Conversation, _: str) -> None:
+async def show_hotlines(conversation: Conversation, what: str) -> None:
     """List the country's emergency number and help lines; ask the country when unknown."""
+    if what == "text":
+        show_text_lines(conversation)
+        return
     conversation.topic = "hotlines"
     conversation.contact.state = State.HOTLINES
     conversation.say_text(hotline_text(conversation))
@@ -119,6 +122,40 @@ async def show_hotlines(conversation: Conversation, _: str) -> None:
             State.CHOOSING_COUNTRY, "country.prompt", country_options(conversation)
         )
         return
+    conversation.show_menu(State.HOTLINES, "menu.main.title", hotline_options(conversation))
+
+
+def texting_line(conversation: Conversation, number: Number, index: int) -> str:
+    """How to text a line (a line that also answers calls is shown by its text number)."""
+    name = (
+        conversation.t("hotlines.neutral_name", letter="ABCDEFGHIJ"[index % 10])
+        if conversation.contact.discreet
+        else line_name(conversation, number)
+    )
+    if number.text and number.text_keyword:
+        return conversation.t(
+            "hotlines.text", name=name, keyword=number.text_keyword, number=number.text
+        )
+    return conversation.t("hotlines.text_plain", name=name, number=number.text or number.dial)
+
+
+def show_text_lines(conversation: Conversation) -> None:
+    """Someone who cannot call: the lines they can text, or honestly that we know none."""
+    conversation.topic = "hotlines"
+    country = conversation.country
+    params = conversation.standard_params()
+    lines = country.text_lines() if country.known else ()
+    if lines:
+        conversation.say_text(
+            "\n".join(
+                (
+                    conversation.t("hotlines.text_lines", country=params["country"]),
+                    *(texting_line(conversation, number, i) for i, number in enumerate(lines)),
+                )
+            )
+        )
+    else:
+        conversation.say("hotlines.no_text_line")
     conversation.show_menu(State.HOTLINES, "menu.main.title", hotline_options(conversation))
 
 
@@ -179,6 +216,7 @@ def register(router: Router) -> None:
     router.action(Topic.COUNTRY, choose_country)
     router.action(Topic.WHERE, where_note)
     router.intent(Intent.HOTLINES, Payload(Topic.HOTLINES), label="option.hotlines")
+    router.intent(Intent.TEXT_LINE, Payload(Topic.HOTLINES, "text"), label="option.hotlines")
     router.free_text(country_named)
     router.menu(State.HOTLINES, hotline_options)
     router.menu(State.CHOOSING_COUNTRY, country_options, "country.prompt")

@@ -97,12 +97,14 @@ async def services(conversation: Conversation, argument: str) -> None:
 
 
 def ask_place(conversation: Conversation, need: Need, *, more: bool) -> None:
+    # A ZIP code is searched only for a person in the US: elsewhere ask for a town or city.
+    base = "referrals.ask_place" if conversation.country.code == "US" else "referrals.ask_city"
     if more:
-        key = "referrals.more.ask"
+        key = "referrals.more.ask" if base == "referrals.ask_place" else "referrals.more.ask_city"
     elif conversation.inbound.channel == Channel.TELEGRAM:
-        key = "referrals.ask_place.telegram"
+        key = f"{base}.telegram"
     else:
-        key = "referrals.ask_place"
+        key = base
     state = more_state(need) if more else place_state(need)
     conversation.show_menu(state, key, place_options(conversation))
 

@@ -12,6 +12,7 @@ import itertools
 import secrets
 from collections.abc import Sequence
 
+from bot.accounts import TOTP_PURPOSE, add_advocate
 from bot.helpline import Helpline
 from bot.render import numbered
 from bot.types import Address, Channel, Reply, Turn
@@ -103,3 +104,14 @@ class Person:
 
     async def alias(self) -> str:
         return (await self.helpline.engine.identify(self.channel, self.user_id))[0]
+
+
+async def first_waiting_claimed(helpline: Helpline, name: str = "ana") -> int:
+    """An advocate signs up and claims the first person in line; returns the ticket id."""
+    advocate, _ = await add_advocate(
+        helpline.sessions, helpline.sealer(TOTP_PURPOSE), name=name, password="a-long-password-1"
+    )
+    assert advocate.id is not None
+    entries = await helpline.queue.entries()
+    await helpline.queue.claim(ticket_id=entries[0].id, advocate_id=advocate.id)
+    return entries[0].id

@@ -311,3 +311,45 @@ def test_every_curated_number_has_a_source_and_a_purpose_and_audience() -> None:
         if number.report_only:
             for country in directory().countries.values():
                 assert country.talk_line() is not number
+
+
+async def test_someone_who_cannot_call_is_told_honestly_about_text_lines(
+    helpline: Helpline,
+) -> None:
+    # The US text line waits for the operator's confirmation (content check lists it):
+    # until then it is never offered, and the person hears that plainly.
+    flagged = directory().numbers["us-nhth-text"]
+    assert not flagged.confirmed and flagged.text is not None
+    lifeline = directory().numbers["us-988"]
+    assert lifeline.confirmed and lifeline.text == "988"
+    person = Person(helpline, country="US")
+    await person.send("hello")
+    replies = await person.send("I can't call, is there a line I can text?")
+    assert replies[0].startswith(
+        catalogue("en").text("hotlines.text_lines", country="United States")
+    )
+    assert "text 988" in replies[0]  # confirmed: it takes texts
+    assert not any(flagged.text in reply for reply in replies)
+    mexico = directory().numbers["mx-trata"]
+    assert mexico.confirmed and mexico.text is not None
+    person = Person(helpline, country="MX")
+    await person.send("hola")
+    replies = await person.send("no puedo llamar")
+    assert replies[0].startswith(catalogue("es").text("hotlines.text_lines", country="México"))
+    assert mexico.text in replies[0]
+    assert not directory().countries["RO"].text_lines()
+    person = Person(helpline, country="RO")
+    await person.send("bună ziua")
+    replies = await person.send("nu pot suna")
+    assert replies[0] == catalogue("ro").text("hotlines.no_text_line", country="România")
+
+
+def test_only_confirmed_lines_are_offered_to_text() -> None:
+    import dataclasses
+
+    us = directory().countries["US"]
+    flagged = directory().numbers["us-nhth-text"]
+    assert flagged not in us.text_lines()
+    confirmed = dataclasses.replace(flagged, confirmed=True)
+    with_confirmed = dataclasses.replace(us, lines=(*us.lines, confirmed))
+    assert confirmed in with_confirmed.text_lines()

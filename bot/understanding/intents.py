@@ -17,6 +17,7 @@ class Intent(StrEnum):
     MINOR = "minor"
     TALK = "talk"
     HOTLINES = "hotlines"
+    TEXT_LINE = "text_line"
     SAFETY = "safety"
     SHELTER = "shelter"
     FOOD = "food"

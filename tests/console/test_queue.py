@@ -9,6 +9,7 @@ import pytest
 
 from bot.accounts import TOTP_PURPOSE, add_advocate, mark_online
 from bot.helpline import Helpline
+from bot.i18n import catalogue
 from bot.models import Contact, Ticket
 from bot.queue import TicketError, send_queue_updates
 from bot.relay import ticket_topic
@@ -153,7 +154,7 @@ async def test_people_in_line_hear_when_their_place_moves_a_lot_but_not_too_ofte
     assert await send_queue_updates(helpline) == 1
     update = phone.texts(last.user_id)[-1]
     assert "number 1 in line" in update
-    assert "LEAVE" in update.upper()
+    assert catalogue("en").first_word("keywords.leave_queue") in update.upper()  # how to stop
     clock.advance(seconds=helpline.settings.queue_update_interval_seconds + 1)
     assert await send_queue_updates(helpline) == 0  # place unchanged since: no news
 

@@ -11,6 +11,7 @@ from sqlmodel import select
 from bot.directory import location_text
 from bot.helpline import Helpline
 from bot.hotlines import directory
+from bot.i18n import catalogue
 from bot.models import Contact
 from bot.segments import measure
 from bot.types import Channel
@@ -65,7 +66,7 @@ async def test_an_unknown_place_is_asked_again(loaded: Helpline) -> None:
     replies = await person.send("Zzyzxqua")
     assert replies[0].startswith("We couldn't find that place.")
     replies = await person.send("Nueva York")
-    assert replies[0] == "Legal and immigration help near New York City, open now first:"
+    assert replies[0] == catalogue("en").text("referrals.found.legal", place="New York City")
 
 
 async def test_spanish_person_gets_spanish_cards_for_a_spanish_city_name(
@@ -167,3 +168,24 @@ async def test_a_country_is_named_in_the_persons_language(loaded: Helpline) -> N
     await person.send(choice="services:need:shelter")
     replies = await person.send("Poland")
     assert "Polonia" in replies[0] and "Poland" not in replies[0]
+
+
+@pytest.mark.parametrize(
+    ("country", "code", "greeting", "sentence"),
+    [
+        ("KE", "en", "hello", "I need a place to sleep"),
+        ("RO", "ro", "bună ziua", "nu am unde să dorm"),
+        ("US", "en", "hello", "I need a place to sleep"),
+    ],
+)
+async def test_only_a_person_in_the_us_is_asked_for_a_zip_code(
+    loaded: Helpline, country: str, code: str, greeting: str, sentence: str
+) -> None:
+    person = Person(loaded, channel=Channel.SMS, country=country)
+    await person.send(greeting)
+    replies = await person.send(sentence)
+    words = catalogue(code)
+    key = "referrals.ask_place" if country == "US" else "referrals.ask_city"
+    assert replies[0].startswith(words.text(key))
+    if country != "US":
+        assert "ZIP" not in replies[0] and words.text("referrals.ask_place") not in replies[0]

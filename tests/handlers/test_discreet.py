@@ -5,8 +5,9 @@ import re
 import pytest
 
 from bot.helpline import Helpline
+from bot.i18n import catalogue
 from tests.conftest import FrozenClock
-from tests.dialogue import Person
+from tests.dialogue import Person, first_waiting_claimed
 
 ALARMING = re.compile(
     r"hotline|help line|helpline|traffick|advocate|shelter|\bsex|abuse|escape|exploit"
@@ -85,3 +86,17 @@ async def test_discreet_mode_survives_an_idle_close(helpline: Helpline, clock: F
     replies = await person.send("hello")
     assert alarming(replies) == []
     assert alarming(await person.send("1")) == []
+
+
+async def test_the_message_sent_when_someone_answers_keeps_discreet_wording(
+    helpline: Helpline,
+) -> None:
+    person = Person(helpline, country="US")
+    await person.send("hello")
+    await person.send(choice="discreet")
+    await person.send(choice="talk")
+    await person.send(choice="talk:yes")
+    await first_waiting_claimed(helpline)
+    words = catalogue("en")
+    assert person.pop_pushed()[-1] == words.text("talk.connected", discreet=True)
+    assert words.text("talk.connected", discreet=True) != words.text("talk.connected")

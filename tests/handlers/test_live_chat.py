@@ -2,29 +2,22 @@
 
 import pytest
 
-from bot.accounts import TOTP_PURPOSE, add_advocate
 from bot.helpline import Helpline
 from bot.i18n import catalogue
 from bot.models import Contact, Ticket
 from bot.states import TicketStatus
-from tests.dialogue import Person
+from tests.dialogue import Person, first_waiting_claimed
 
 GREETING = {"en": "hello", "es": "hola", "fr": "bonjour", "ru": "привет"}
 COUNTRY = {"en": "US", "es": "MX", "fr": "FR", "ru": None}
 
 
 async def in_live_chat(helpline: Helpline, code: str = "en") -> tuple[Person, int]:
-    advocate, _ = await add_advocate(
-        helpline.sessions, helpline.sealer(TOTP_PURPOSE), name="ana", password="a-long-password-1"
-    )
-    assert advocate.id is not None
     person = Person(helpline, country=COUNTRY[code])
     await person.send(GREETING[code])
     await person.send(choice="talk")
     await person.send(choice="talk:yes")
-    entries = await helpline.queue.entries()
-    await helpline.queue.claim(ticket_id=entries[0].id, advocate_id=advocate.id)
-    return person, entries[0].id
+    return person, await first_waiting_claimed(helpline)
 
 
 async def status(helpline: Helpline, ticket_id: int) -> TicketStatus:
