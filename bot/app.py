@@ -14,7 +14,9 @@ from sqlalchemy import text
 from bot import faults, metrics
 from bot.channels import openapi, simulator, sms, telegram
 from bot.channels.base import ChannelAdapter
+from bot.console import language as console_language
 from bot.console import routes as console
+from bot.console import supervisor
 from bot.helpline import Helpline, build_helpline
 from bot.limits import BodyLimits, WebhookDeadline
 from bot.settings import Settings
@@ -65,6 +67,9 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
     for channel in channels:
         app.include_router(channel.router())
     app.include_router(console.router(helpline))
+    app.include_router(console_language.router(helpline))
+    app.include_router(supervisor.router(helpline))
+    app.add_middleware(console_language.ConsoleLanguage, helpline=helpline)
     if settings.is_demo:
         app.include_router(simulator.router(helpline))
 

@@ -31,10 +31,20 @@ SUPPRESS_BELOW = 5
 
 class Counts:
     def __init__(self) -> None:
-        self._pending: Counter[tuple[dt.date, str, str, str]] = Counter()
+        self._pending: Counter[tuple[dt.date, str, str, str, str]] = Counter()
 
-    def add(self, *, day: dt.date, channel: str, language: str, metric: str, n: int = 1) -> None:
-        self._pending[(day, channel, language, metric)] += n
+    def add(
+        self,
+        *,
+        day: dt.date,
+        channel: str,
+        language: str,
+        metric: str,
+        n: int = 1,
+        country: str = "",
+    ) -> None:
+        """Count ``n`` of ``metric``; ``country`` only for counts of contacts (an ISO code)."""
+        self._pending[(day, channel, language, country, metric)] += n
 
     async def flush(self, sessions: SessionFactory) -> int:
         """Add what was counted to the database: one upsert that adds, safe on any worker.
@@ -49,8 +59,15 @@ class Counts:
         if not pending:
             return 0
         rows = [
-            {"day": day, "channel": channel, "language": language, "metric": metric, "count": n}
-            for (day, channel, language, metric), n in pending.items()
+            {
+                "day": day,
+                "channel": channel,
+                "language": language,
+                "country": country,
+                "metric": metric,
+                "count": n,
+            }
+            for (day, channel, language, country, metric), n in pending.items()
         ]
         try:
             async with transaction(sessions) as session:
@@ -67,7 +84,13 @@ def _adding_upsert(session: AsyncSession) -> Any:
     table = DailyCount.__table__  # type: ignore[attr-defined]
     statement = insert(table)
     return statement.on_conflict_do_update(
-        index_elements=[table.c.day, table.c.channel, table.c.language, table.c.metric],
+        index_elements=[
+            table.c.day,
+            table.c.channel,
+            table.c.language,
+            table.c.country,
+            table.c.metric,
+        ],
         set_={"count": table.c.count + statement.excluded["count"]},
     )
 

@@ -190,7 +190,7 @@ class Engine:
         finally:
             if conversation.opened_session is not None:
                 await conversation.opened_session.close()
-        self._count(conversation, now)
+        self._count(conversation, now, fresh)
         if conversation.queue_changed:
             await self.queue.announce()
         return Turn(
@@ -350,12 +350,21 @@ class Engine:
             last_seen=self._clock(),
         )
 
-    def _count(self, conversation: Conversation, now: dt.datetime) -> None:
+    def _count(self, conversation: Conversation, now: dt.datetime, fresh: bool) -> None:
         contact = conversation.contact
         metrics = ["message"] + ([f"topic:{conversation.topic}"] if conversation.topic else [])
         for metric in metrics:
             self._counts.add(
                 day=now.date(), channel=contact.channel, language=contact.language, metric=metric
+            )
+        if fresh:
+            # A new session is one contact; its country is a directory code or "" (unknown).
+            self._counts.add(
+                day=now.date(),
+                channel=contact.channel,
+                language=contact.language,
+                country=contact.country,
+                metric="contact",
             )
 
 

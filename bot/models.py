@@ -106,6 +106,8 @@ class Advocate(SQLModel, table=True):
     online_until: dt.datetime | None = None
     """Set by the console's heartbeat; an advocate is online while this is in the future."""
     max_chats: int = 3
+    console_language: str = Field(default="", max_length=8)
+    """The language of this advocate's console ("" until they choose: their first language)."""
     created_at: dt.datetime = Field(default_factory=utcnow)
 
     def language_codes(self) -> tuple[str, ...]:
@@ -149,6 +151,8 @@ class DailyCount(SQLModel, table=True):
     day: dt.date = Field(primary_key=True)
     channel: str = Field(primary_key=True, max_length=16)
     language: str = Field(primary_key=True, max_length=8)
+    country: str = Field(default="", primary_key=True, max_length=2)
+    """Where the people counted are (ISO 3166 code), "" when unknown or not counted by place."""
     metric: str = Field(primary_key=True, max_length=40)
     count: int = 0
 

@@ -200,7 +200,7 @@ async def _delete_old_tickets(session: AsyncSession, cutoff: dt.datetime) -> int
         await session.delete(ticket)
     for (day, channel, language, code), n in outcomes.items():
         metric = f"outcome:{code}"
-        row = await session.get(DailyCount, (day, channel, language, metric))
+        row = await session.get(DailyCount, (day, channel, language, "", metric))
         if row is None:
             row = DailyCount(day=day, channel=channel, language=language, metric=metric)
         row.count += n

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from bot.queue import send_queue_updates
 from bot.retention import purge
+from bot.staffing import StaffingSampler
 
 if TYPE_CHECKING:
     from bot.helpline import Helpline
@@ -31,6 +32,7 @@ class Housekeeping:
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
         self._last_purge: dt.datetime | None = None
+        self._staffing = StaffingSampler()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="housekeeping")
@@ -47,6 +49,7 @@ class Housekeeping:
         await helpline.queue.expire(now)
         await helpline.queue.return_orphans(now)
         await send_queue_updates(helpline)
+        await self._staffing.sample(helpline, now)
         await helpline.counts.flush(helpline.sessions)
         if self._last_purge is None or now - self._last_purge >= PURGE_EVERY:
             await purge(helpline, now)

@@ -38,6 +38,9 @@ from bot.console.security import (
     session_cookie,
 )
 from bot.console.throttle import SignInThrottle
+from bot.console.words import choices as console_language_choices
+from bot.console.words import inbox_phrases
+from bot.console.words import words as console_words
 from bot.helpline import Helpline
 from bot.i18n import language_codes
 from bot.models import Advocate
@@ -64,6 +67,10 @@ _templates = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True),
     enable_async=False,
 )
+# The supervisor helper: every console page speaks the advocate's language (base.html).
+_templates.globals["console_words"] = console_words
+_templates.globals["console_language_choices"] = console_language_choices
+_templates.globals["inbox_phrases"] = inbox_phrases
 
 
 def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -6,6 +6,14 @@
 // advocate's page over the live connection.
 "use strict";
 
+// The page's own sentences in the advocate's console language (console.po, by English text).
+const CONSOLE_WORDS = JSON.parse((document.getElementById("console-words") || {}).textContent || "{}");
+function tr(text) { return CONSOLE_WORDS[text] || text; }
+// A sentence with {placeholders}: translated first, then filled (values are never re-read).
+function trf(template, values) {
+  return tr(template).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
 (() => {
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const me = Number(document.querySelector('meta[name="advocate-id"]').content);
@@ -67,10 +75,10 @@
   }
 
   function duration(seconds) {
-    if (seconds < 60) return seconds + " s";
+    if (seconds < 60) return trf("{s} s", { s: seconds });
     const m = Math.floor(seconds / 60);
-    if (m < 60) return m + " min " + String(seconds % 60).padStart(2, "0") + " s";
-    return Math.floor(m / 60) + " h " + String(m % 60).padStart(2, "0") + " min";
+    if (m < 60) return trf("{m} min {s} s", { m, s: String(seconds % 60).padStart(2, "0") });
+    return trf("{h} h {m} min", { h: Math.floor(m / 60), m: String(m % 60).padStart(2, "0") });
   }
 
   function clock(at) {
@@ -101,8 +109,8 @@
     alerts += 1;
     document.body.dataset.alerts = String(alerts);
     beep();
-    const words = "New person waiting: " + ticket.alias + " (" + ticket.language +
-      (ticket.urgent ? ", urgent" : "") + ")";
+    const words = trf(ticket.urgent ? "New person waiting: {alias} ({language}, urgent)"
+      : "New person waiting: {alias} ({language})", { alias: ticket.alias, language: ticket.language });
     announce(words);
     // The alias and language only: never anything the person wrote.
     notify(words, "ticket-" + ticket.id);
@@ -137,7 +145,7 @@
       socket.send(JSON.stringify(message));
       return true;
     }
-    announce("Not connected: the message was not sent.");
+    announce(tr("Not connected: the message was not sent."));
     return false;
   }
 
@@ -150,7 +158,7 @@
       everOpened = true;
       failures = 0;
       socket.send(JSON.stringify({ type: "hello", csrf: csrf }));
-      connection.textContent = "Connected";
+      connection.textContent = tr("Connected");
       document.body.dataset.connected = "1";
     });
     socket.addEventListener("message", (event) => {
@@ -172,7 +180,7 @@
       connection.textContent = refused ? "Cannot connect: see the message above"
         : (!everOpened && failures >= 2)
           ? "Cannot connect: the server refused the live connection (check HELPLINE_PUBLIC_URL)"
-          : "Disconnected, reconnecting…";
+          : tr("Disconnected, reconnecting…");
       fetch("/console/session", { credentials: "same-origin" }).then((response) => {
         if (response.status === 401) location.assign("/console/login?expired=1");
         else window.setTimeout(connect, opened ? 1000 : 3000);
@@ -194,7 +202,7 @@
       case "logout": location.assign("/console/login?expired=1"); break;
       case "relay":
         connection.textContent = message.connected
-          ? "Connected" : "Live link interrupted, reconnecting… messages may be delayed";
+          ? tr("Connected") : tr("Live link interrupted, reconnecting… messages may be delayed");
         document.body.dataset.relay = message.connected ? "1" : "0";
         break;
       default: break;
@@ -215,10 +223,10 @@
     }
     known = new Set(waiting.map((t) => t.id));
     waitingNow = waiting;
-    queueCount.textContent = "(" + waiting.length + " waiting)";
+    queueCount.textContent = trf("({count} waiting)", { count: waiting.length });
     // Your own chats are in "Your chats": the queue lists the others.
     const shown = message.tickets.filter((t) => !t.mine);
-    queueEmpty.textContent = "Nobody is waiting.";
+    queueEmpty.textContent = tr("Nobody is waiting.");
     queueEmpty.hidden = shown.length > 0;
     // Rows are kept while their ticket is unchanged, so a keyboard user's focus stays put.
     const rows = shown.map((ticket) => {
@@ -258,13 +266,13 @@
       : "with " + (ticket.advocate || "an advocate");
     row.append(el("p", ticket.language + (ticket.servable ? "" : " (not yours)") + " · " +
       ticket.channel + " · " + status, "ticket-meta"));
-    const waited = el("p", "Waiting " + duration(ticket.waiting_seconds), "waited");
+    const waited = el("p", trf("Waiting {time}", { time: duration(ticket.waiting_seconds) }), "waited");
     row.append(waited);
     if (ticket.status === "waiting") {
-      const claim = el("button", "Claim");
+      const claim = el("button", tr("Claim"));
       claim.type = "button";
       claim.className = "claim";
-      claim.setAttribute("aria-label", "Claim " + ticket.alias);
+      claim.setAttribute("aria-label", trf("Claim {alias}", { alias: ticket.alias }));
       claim.addEventListener("click", () => {
         claim.disabled = true;
         send({ type: "claim", ticket: ticket.id });
@@ -281,13 +289,13 @@
     const box = el("p", undefined, "reassign");
     const select = el("select");
     select.id = "reassign-" + ticket.id;
-    const label = el("label", "Reassign " + ticket.alias + " to", "visually-hidden");
+    const label = el("label", trf("Reassign {alias} to", { alias: ticket.alias }), "visually-hidden");
     label.htmlFor = select.id;
     select.append(option("", "the queue"));
     for (const a of advocates) if (a.name !== ticket.advocate) select.append(option(String(a.id), a.name));
-    const go = el("button", "Reassign");
+    const go = el("button", tr("Reassign"));
     go.type = "button";
-    go.setAttribute("aria-label", "Reassign " + ticket.alias);
+    go.setAttribute("aria-label", trf("Reassign {alias}", { alias: ticket.alias }));
     go.addEventListener("click", () => {
       send({ type: "transfer", ticket: ticket.id, to: select.value ? Number(select.value) : null });
     });
@@ -297,7 +305,7 @@
 
   window.setInterval(() => {
     for (const row of rowsById.values()) {
-      row.waited.textContent = "Waiting " + duration(Math.max(0, Math.round((Date.now() - row.since) / 1000)));
+      row.waited.textContent = trf("Waiting {time}", { time: duration(Math.max(0, Math.round((Date.now() - row.since) / 1000))) });
     }
     for (const chat of chats.values()) listMeta(chat);
   }, 1000);
@@ -318,7 +326,7 @@
     fillTransfer(chat);
     renderChatList();
     select(ticket.id);
-    announce("Chat with " + ticket.alias + (existing ? " is yours again." : " opened."));
+    announce(trf(existing ? "Chat with {alias} is yours again." : "Chat with {alias} opened.", { alias: ticket.alias }));
   }
 
   function buildChat(message, before) {
@@ -332,7 +340,7 @@
     node.querySelector(".chat-title").textContent = ticket.alias;
     node.querySelector(".chat-meta").textContent = ticket.language + " · " + ticket.channel +
       " · " + ticket.country + (ticket.urgent ? " · URGENT" : "");
-    node.setAttribute("aria-label", "Chat with " + ticket.alias);
+    node.setAttribute("aria-label", trf("Chat with {alias}", { alias: ticket.alias }));
     const suffix = ticket.id + "-" + (++refs);
     pair(node, ".compose-label", ".compose-text", "text-" + suffix);
     pair(node, ".canned-label", ".canned", "canned-" + suffix);
@@ -380,7 +388,7 @@
       }
       const ref = ++refs;
       if (send({ type: "send", ticket: ticket.id, text: text, ref: ref })) {
-        pending.set(ref, addLine(chat, "advocate", "You", text));
+        pending.set(ref, addLine(chat, "advocate", tr("You"), text));
         box.value = "";
         counter.textContent = "";
       }
@@ -396,7 +404,7 @@
       if (!chat.open) return;
       const ref = ++refs;
       if (send({ type: "card", ticket: ticket.id, ref: ref })) {
-        const line = addLine(chat, "advocate", "You (hotline card)", chat.card.person, { ours: true });
+        const line = addLine(chat, "advocate", tr("You (hotline card)"), chat.card.person, { ours: true });
         if (chat.card.own !== chat.card.person) ownCopy(line, chat.card.own);
         pending.set(ref, line);
       }
@@ -409,14 +417,14 @@
       const place = node.querySelector(".place");
       const error = node.querySelector(".directory-error");
       if (!place.value.trim()) {
-        error.textContent = "Type a ZIP code or a city name.";
+        error.textContent = tr("Type a ZIP code or a city name.");
         place.focus();
         return;
       }
       // The place goes to the server for this one search and is not kept there.
       if (send({ type: "directory_search", ticket: ticket.id, need: needs.value, place: place.value })) {
         error.textContent = "";
-        node.querySelector(".directory-status").textContent = "Searching…";
+        node.querySelector(".directory-status").textContent = tr("Searching…");
         node.querySelector(".directory-results").replaceChildren();
       }
     });
@@ -433,10 +441,10 @@
       for (const line of before.lines) addLine(chat, line.who, line.label, line.text, { ours: line.ours, at: line.at });
       node.querySelector(".notes").value = before.node.querySelector(".notes").value;
       before.node.remove();
-      addLine(chat, "system", "", "This chat is yours again. Earlier lines above are from this page.");
+      addLine(chat, "system", "", tr("This chat is yours again. Earlier lines above are from this page."));
     } else {
-      addLine(chat, "system", "", "Chat with " + ticket.alias + " opened. Nothing here is saved: " +
-        "the transcript disappears when you close or reload this page.");
+      addLine(chat, "system", "", trf("Chat with {alias} opened. Nothing here is saved: " +
+        "the transcript disappears when you close or reload this page.", { alias: ticket.alias }));
     }
     node.hidden = true;
     chatsBox.append(node);
@@ -448,7 +456,7 @@
     if (!chosen || !chat.open) return;
     const ref = ++refs;
     if (send({ type: "canned", ticket: chat.id, key: chosen.key, ref: ref })) {
-      const line = addLine(chat, "advocate", "You (canned)", chosen.person, { ours: true });
+      const line = addLine(chat, "advocate", tr("You (canned)"), chosen.person, { ours: true });
       if (chosen.own !== chosen.person) ownCopy(line, chosen.own);
       pending.set(ref, line);
     }
@@ -458,7 +466,7 @@
     const node = chat.node;
     const outcomes = [...node.querySelectorAll(".outcomes input:checked")].map((b) => b.value);
     if (outcomes.length === 0) {
-      announce("Choose at least one outcome before closing.");
+      announce(tr("Choose at least one outcome before closing."));
       node.querySelector(".outcomes input").focus();
       return;
     }
@@ -477,7 +485,7 @@
   function fillTransfer(chat) {
     const select = chat.node.querySelector(".transfer");
     const chosen = select.value;
-    const options = [option("", "Back to the queue")];
+    const options = [option("", tr("Back to the queue"))];
     for (const a of advocates) {
       if (a.id === me) continue;
       const speaks = a.languages.includes(chat.language);
@@ -578,8 +586,8 @@
     if (current !== chat.id || document.hidden) chat.unread += 1;
     listMeta(chat);
     send({ type: "got", ticket: message.ticket, id: message.id });
-    announce("New message from " + chat.alias);
-    if (document.hidden) notify("New message from " + chat.alias, "chat-" + message.ticket);
+    announce(trf("New message from {alias}", { alias: chat.alias }));
+    if (document.hidden) notify(trf("New message from {alias}", { alias: chat.alias }), "chat-" + message.ticket);
   }
 
   function missed(message) {
@@ -589,7 +597,7 @@
     if ((chat.missedShown || 0) >= message.count) return;
     chat.missedShown = message.count;
     const words = message.count === 1
-      ? "A message from the person did not reach this page in time. They were asked to send it again."
+      ? tr("A message from the person did not reach this page in time. They were asked to send it again.")
       : message.count + " messages from the person did not reach this page in time. They were asked to send them again.";
     addLine(chat, "system missed", "", words);
     chat.node.classList.add("missed");
@@ -601,7 +609,7 @@
     send({ type: "got", ticket: message.ticket, id: "handover" });
     if (!chat || chat.handedOver) return;
     chat.handedOver = true;
-    addLine(chat, "system", "", "Transcript passed on by the previous advocate:");
+    addLine(chat, "system", "", tr("Transcript passed on by the previous advocate:"));
     for (const [label, text] of message.lines) addLine(chat, "earlier", label, text);
     const notes = chat.node.querySelector(".notes");
     if (message.notes) notes.value = message.notes + (notes.value ? "\n" + notes.value : "");
@@ -612,8 +620,8 @@
     pending.delete(message.ref);
     if (line && !message.ok) {
       line.classList.add("failed");
-      line.append(el("span", "Not delivered.", "warning"));
-      announce("A message was not delivered.");
+      line.append(el("span", tr("Not delivered."), "warning"));
+      announce(tr("A message was not delivered."));
     }
   }
 
@@ -624,11 +632,12 @@
     const status = chat.node.querySelector(".directory-status");
     const list = chat.node.querySelector(".directory-results");
     list.replaceChildren(...message.results.map((result, i) => serviceItem(chat, result, i)));
-    error.textContent = message.error || "";
-    const found = message.results.length === 1 ? "1 service found." : message.results.length + " services found.";
-    status.textContent = message.error ? "" : (message.note ? found + " " + message.note : found);
+    error.textContent = message.error ? tr(message.error) : "";
+    const found = message.results.length === 1 ? tr("1 service found.")
+      : trf("{count} services found.", { count: message.results.length });
+    status.textContent = message.error ? "" : (message.note ? found + " " + tr(message.note) : found);
     if (message.error) chat.node.querySelector(".place").focus();
-    announce(message.error || status.textContent);
+    announce(message.error ? tr(message.error) : status.textContent);
   }
 
   function serviceItem(chat, result, i) {
@@ -639,14 +648,14 @@
     for (const fact of [result.distance, result.hours, result.languages]) {
       if (fact) item.append(el("span", fact, "fact"));
     }
-    const button = el("button", "Send to person", "send-service");
+    const button = el("button", tr("Send to person"), "send-service");
     button.type = "button";
     button.setAttribute("aria-describedby", name.id);
     button.addEventListener("click", () => {
       if (!chat.open) return;
       const ref = ++refs;
       if (send({ type: "directory_card", ticket: chat.id, service: result.service, ref: ref })) {
-        const line = addLine(chat, "advocate", "You (service card)", result.person, { ours: true });
+        const line = addLine(chat, "advocate", tr("You (service card)"), result.person, { ours: true });
         if (result.own !== result.person) ownCopy(line, result.own);
         pending.set(ref, line);
       }
@@ -656,11 +665,11 @@
   }
 
   const ENDINGS = {
-    closed: "The chat is closed. The person got the closing message.",
-    left: "The person left the chat.",
-    transferred: "The chat was transferred. The person was told.",
-    requeued: "The chat went back to the front of the queue. The person was told.",
-    gone: "This chat is no longer yours.",
+    closed: tr("The chat is closed. The person got the closing message."),
+    left: tr("The person left the chat."),
+    transferred: tr("The chat was transferred. The person was told."),
+    requeued: tr("The chat went back to the front of the queue. The person was told."),
+    gone: tr("This chat is no longer yours."),
   };
 
   function ended(ticketId, reason) {
@@ -673,7 +682,7 @@
     chat.node.querySelector(".place").value = "";
     chat.node.querySelectorAll("textarea, select, input, .tools button, .compose button")
       .forEach((control) => { control.disabled = true; });
-    const remove = el("button", "Remove this transcript from the page");
+    const remove = el("button", tr("Remove this transcript from the page"));
     remove.type = "button";
     remove.className = "remove";
     remove.addEventListener("click", () => {
@@ -693,17 +702,17 @@
     listMeta(chat);
     // Focus stays with the advocate's work: on the next thing to do with this chat.
     if (hadFocus || document.activeElement === document.body) remove.focus();
-    announce("Chat with " + chat.alias + ": " + (ENDINGS[reason] || ENDINGS.gone));
+    announce(trf("Chat with {alias}: {ending}", { alias: chat.alias, ending: ENDINGS[reason] || ENDINGS.gone }));
   }
 
   function failed(message) {
     const chat = chats.get(message.ticket);
-    const text = "Could not do that: " + message.message;
+    const text = trf("Could not do that: {reason}", { reason: tr(message.message) });
     const line = pending.get(message.ref);
     pending.delete(message.ref);
     if (line) {
       line.classList.add("failed");
-      line.append(el("span", "Not sent.", "warning"));
+      line.append(el("span", tr("Not sent."), "warning"));
     }
     if (chat) addLine(chat, "system", "", text);
     announce(text);

@@ -1,0 +1,154 @@
+"""The supervisor's pages: the live board, the line's history as charts, CSV downloads.
+
+Every route and every WebSocket frame checks that the session belongs to a supervisor
+or an administrator. The history holds aggregate figures only (bot/console/stats.py),
+with counts under five hidden in the chart, the table beside it and the CSV alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, WebSocket
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from bot.console import auth
+from bot.console.board import SupervisorSocket
+from bot.console.history import ChartView, channel_name, csv_text, history, shown
+from bot.console.language import advocate_language
+from bot.console.security import SecureRoute, allowed_origins, session_cookie
+from bot.console.stats import Range
+from bot.console.words import choices, words
+from bot.helpline import Helpline
+from bot.i18n import language_codes
+from bot.types import Channel
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+STATIC = {
+    "supervisor.js": "text/javascript",
+    "supervisor.css": "text/css",
+    "language.css": "text/css",
+}
+
+_templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
+_templates.globals["console_words"] = words
+_templates.globals["console_language_choices"] = choices
+_templates.filters["date_of"] = dt.date.fromisoformat
+
+
+def router(helpline: Helpline) -> APIRouter:
+    settings = helpline.settings
+    cookie = session_cookie(settings)
+    api = APIRouter(prefix="/console/supervisor", include_in_schema=False, route_class=SecureRoute)
+
+    async def supervisor(request: Request) -> auth.Staff | Response:
+        staff = await auth.staff_for(helpline, request.cookies.get(cookie), touch=True)
+        if staff is None:
+            return RedirectResponse("/console/login", status_code=303)
+        if not staff.supervises:
+            return Response(words().t("error.forbidden"), status_code=403)
+        return staff
+
+    def page(name: str, staff: auth.Staff, request: Request, **context: Any) -> HTMLResponse:
+        w = words()
+        body = _templates.get_template(name).render(
+            w=w,
+            staff=staff,
+            csrf=staff.csrf_token,
+            here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            **context,
+        )
+        return HTMLResponse(body)
+
+    @api.get("")
+    async def live_page(request: Request) -> Response:
+        staff = await supervisor(request)
+        if isinstance(staff, Response):
+            return staff
+        w = words()
+        return page(
+            "supervisor.html",
+            staff,
+            request,
+            language_names={code: w.language_name(code) for code in language_codes()},
+            channel_names={channel.value: channel_name(w, channel.value) for channel in Channel},
+        )
+
+    async def history_views(request: Request) -> tuple[Range, list[ChartView]]:
+        span = Range.parse(
+            request.query_params.get("from"),
+            request.query_params.get("to"),
+            helpline.clock().date(),
+        )
+        return span, await history(helpline.sessions, span, words())
+
+    @api.get("/history")
+    async def history_page(request: Request) -> Response:
+        staff = await supervisor(request)
+        if isinstance(staff, Response):
+            return staff
+        span, views = await history_views(request)
+        w = words()
+        return page(
+            "supervisor_history.html",
+            staff,
+            request,
+            span=span,
+            views=views,
+            shown=lambda value: shown(w, value),
+        )
+
+    @api.get("/history/{chart}.csv")
+    async def history_csv(request: Request, chart: str) -> Response:
+        staff = await supervisor(request)
+        if isinstance(staff, Response):
+            return staff
+        span, views = await history_views(request)
+        view = next((v for v in views if v.id == chart), None)
+        if view is None:
+            return Response("Not found", status_code=404)
+        name = f"helpline-{view.id}-{span.first.isoformat()}-{span.last.isoformat()}.csv"
+        return Response(
+            csv_text(view),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @api.get("/static/{name}")
+    async def static(name: str) -> Response:
+        media_type = STATIC.get(name)
+        if media_type is None:
+            return Response("Not found", status_code=404)
+        body = await asyncio.to_thread((HERE / "static" / name).read_bytes)
+        return Response(body, media_type=media_type)
+
+    @api.websocket("/ws")
+    async def board(socket: WebSocket) -> None:
+        origin = (socket.headers.get("origin") or "").lower()
+        if origin not in allowed_origins(settings, socket.headers.get("host")):
+            log.warning("supervisor websocket refused: foreign origin")
+            await socket.close(code=4403)
+            return
+        token = socket.cookies.get(cookie)
+        staff = await auth.staff_for(helpline, token)
+        if staff is None or token is None:
+            await socket.close(code=4401)
+            return
+        if not staff.supervises:
+            await socket.close(code=4403)
+            return
+        await socket.accept()
+        w = words(await advocate_language(helpline, token))
+        await SupervisorSocket(helpline, socket, staff, token, w).run()
+
+    return api

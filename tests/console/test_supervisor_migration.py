@@ -1,0 +1,63 @@
+"""Migration 0003_supervisor keeps every daily count and can be undone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from bot.db import create_engine
+from bot.migrate import alembic_config
+
+
+async def _run(url: str, target: str, *, down: bool = False) -> None:
+    def step(connection: Connection) -> None:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, target)
+
+    engine = create_engine(url, maintenance=True)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(step)
+    finally:
+        await engine.dispose()
+
+
+async def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    engine = create_engine(url, maintenance=True)
+    try:
+        async with engine.begin() as connection:
+            result = await connection.execute(text(sql))
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+async def test_old_counts_are_kept_under_the_unknown_country_and_come_back_on_downgrade(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/old.db"
+    await _run(url, "0003_ops")
+    await _rows(
+        url,
+        "INSERT INTO daily_count (day, channel, language, metric, count) "
+        "VALUES ('2026-11-01', 'sms', 'es', 'message', 7)",
+    )
+    await _run(url, "0003_supervisor")
+    assert await _rows(
+        url, "SELECT day, channel, language, country, metric, count FROM daily_count"
+    ) == [("2026-11-01", "sms", "es", "", "message", 7)]
+    # Country is part of the key now: the same day, channel, language and metric in Mexico.
+    await _rows(
+        url,
+        "INSERT INTO daily_count (day, channel, language, country, metric, count) "
+        "VALUES ('2026-11-01', 'sms', 'es', 'MX', 'message', 5)",
+    )
+    assert await _rows(url, "SELECT console_language FROM advocate") == []
+    await _run(url, "0003_ops", down=True)
+    assert await _rows(url, "SELECT day, channel, language, metric, count FROM daily_count") == [
+        ("2026-11-01", "sms", "es", "message", 12)
+    ]
