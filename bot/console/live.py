@@ -132,7 +132,9 @@ class ConsoleSocket:
         try:
             async with asyncio.timeout(HELLO_TIMEOUT_SECONDS):
                 frame = await self.socket.receive_text()
-        except (TimeoutError, WebSocketDisconnect):
+        except (TimeoutError, WebSocketDisconnect, RuntimeError):
+            # RuntimeError: Starlette's WebSocketDisconnected, raised when the page has
+            # already gone (its name varies across Starlette versions).
             return False
         message = parse_frame(frame)
         return isinstance(message, Hello) and auth.csrf_matches(message.csrf, self.staff.csrf_token)
@@ -141,8 +143,8 @@ class ConsoleSocket:
         while True:
             try:
                 frame = await self.socket.receive_text()
-            except WebSocketDisconnect:
-                return
+            except (WebSocketDisconnect, RuntimeError):
+                return  # the page went away (RuntimeError: Starlette's WebSocketDisconnected)
             message = parse_frame(frame)
             if message is None:
                 continue

@@ -382,7 +382,8 @@ async def test_a_shared_location_answers_the_services_search_once_and_is_not_kep
 
     await ana.press("services:need:shelter")
     await fake.wait_for(lambda f: len(f.sent(918273645502)) == 4)
-    assert texts(fake, 918273645502)[-1] == en.text("referrals.ask_place.telegram")
+    # Telegram gives no country: a town or city is asked for, never a ZIP code.
+    assert texts(fake, 918273645502)[-1] == en.text("referrals.ask_city.telegram")
 
     # Asked where, the location is the answer: the search runs and the next step shows.
     await ana.post(ana.message(location=where))

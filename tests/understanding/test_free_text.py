@@ -60,6 +60,8 @@ SENTENCES = [
 async def test_a_sentence_mid_conversation_reaches_its_topic(
     helpline: Helpline, code: str, sentence: str, key: str
 ) -> None:
+    if key == "referrals.ask_place" and COUNTRY[code] != "US":
+        key = "referrals.ask_city"  # a ZIP code is asked for only in the US
     person = Person(helpline, country=COUNTRY[code])
     await person.send(GREETINGS[code])
     await person.send("2")  # somewhere else in the menus first
