@@ -200,7 +200,8 @@ class SupervisorSocket:
         try:
             async with asyncio.timeout(HELLO_SECONDS):
                 raw = await self.socket.receive_text()
-        except (TimeoutError, WebSocketDisconnect):
+        except (TimeoutError, WebSocketDisconnect, RuntimeError):
+            # RuntimeError: Starlette's WebSocketDisconnected, when the page has already gone.
             return False
         frame = parse_frame(raw)
         return isinstance(frame, Hello) and auth.csrf_matches(frame.csrf, self.staff.csrf_token)
@@ -239,8 +240,8 @@ class SupervisorSocket:
         while True:
             try:
                 raw = await self.socket.receive_text()
-            except WebSocketDisconnect:
-                return
+            except (WebSocketDisconnect, RuntimeError):
+                return  # the page went away
             frame = parse_frame(raw)
             if frame is None:
                 continue
