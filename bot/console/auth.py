@@ -17,10 +17,12 @@ from dataclasses import dataclass
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import WebSocket
 from sqlmodel import col, delete, select, update
 
 from bot.accounts import TOTP_PURPOSE
 from bot.console.audit import record
+from bot.console.security import allowed_origins
 from bot.console.throttle import SignInThrottle, Throttled
 from bot.crypto import DecryptionError, token_hash
 from bot.db import transaction
@@ -291,3 +293,27 @@ async def revoke_all(helpline: Helpline, advocate_id: int) -> None:
             .where(col(ConsoleSession.revoked_at).is_(None))
             .values(revoked_at=helpline.clock())
         )
+
+
+async def admit_socket(
+    helpline: Helpline, socket: WebSocket, cookie: str, *, page: str, supervisors: bool = False
+) -> tuple[Staff, str] | None:
+    """Check a console WebSocket before accepting it: our Origin, a live session, the role.
+
+    Closes the socket (4403 foreign origin or wrong role, 4401 no session) and returns
+    None when a check fails; otherwise who is signed in and their session token.
+    """
+    origin = (socket.headers.get("origin") or "").lower()
+    if origin not in allowed_origins(helpline.settings, socket.headers.get("host")):
+        log.warning("%s websocket refused: foreign origin", page)
+        await socket.close(code=4403)
+        return None
+    token = socket.cookies.get(cookie)
+    staff = await staff_for(helpline, token)
+    if staff is None or token is None:
+        await socket.close(code=4401)
+        return None
+    if supervisors and not staff.supervises:
+        await socket.close(code=4403)
+        return None
+    return staff, token

@@ -343,16 +343,10 @@ def router(helpline: Helpline) -> APIRouter:
 
     @api.websocket("/ws")
     async def live(socket: WebSocket) -> None:
-        origin = (socket.headers.get("origin") or "").lower()
-        if origin not in allowed_origins(settings, socket.headers.get("host")):
-            log.warning("console websocket refused: foreign origin")
-            await socket.close(code=4403)
+        admitted = await auth.admit_socket(helpline, socket, cookie, page="console")
+        if admitted is None:
             return
-        token = socket.cookies.get(cookie)
-        staff = await auth.staff_for(helpline, token)
-        if staff is None or token is None:
-            await socket.close(code=4401)
-            return
+        staff, token = admitted
         await socket.accept()
         await ConsoleSocket(helpline, socket, staff, token).run()
 

@@ -21,7 +21,7 @@ from bot.console import auth
 from bot.console.board import SupervisorSocket
 from bot.console.history import ChartView, channel_name, csv_text, history, shown
 from bot.console.language import advocate_language
-from bot.console.security import SecureRoute, allowed_origins, session_cookie
+from bot.console.security import SecureRoute, session_cookie
 from bot.console.stats import Range
 from bot.console.words import choices, words
 from bot.helpline import Helpline
@@ -134,19 +134,12 @@ def router(helpline: Helpline) -> APIRouter:
 
     @api.websocket("/ws")
     async def board(socket: WebSocket) -> None:
-        origin = (socket.headers.get("origin") or "").lower()
-        if origin not in allowed_origins(settings, socket.headers.get("host")):
-            log.warning("supervisor websocket refused: foreign origin")
-            await socket.close(code=4403)
+        admitted = await auth.admit_socket(
+            helpline, socket, cookie, page="supervisor", supervisors=True
+        )
+        if admitted is None:
             return
-        token = socket.cookies.get(cookie)
-        staff = await auth.staff_for(helpline, token)
-        if staff is None or token is None:
-            await socket.close(code=4401)
-            return
-        if not staff.supervises:
-            await socket.close(code=4403)
-            return
+        staff, token = admitted
         await socket.accept()
         w = words(await advocate_language(helpline, token))
         await SupervisorSocket(helpline, socket, staff, token, w).run()
