@@ -15,7 +15,7 @@ from babel import Locale
 
 from bot.conversation import Conversation, Option, Router
 from bot.directory.cards import render_card
-from bot.directory.gazetteer import Place, place_not_found, resolve
+from bot.directory.gazetteer import Place, place_not_found, resolve, takes_zip_codes
 from bot.directory.needs import Need
 from bot.directory.search import ServiceCard, language_matches, search_all
 from bot.i18n import normalise
@@ -98,7 +98,8 @@ async def services(conversation: Conversation, argument: str) -> None:
 
 def ask_place(conversation: Conversation, need: Need, *, more: bool) -> None:
     # A ZIP code is searched only for a person in the US: elsewhere ask for a town or city.
-    base = "referrals.ask_place" if conversation.country.code == "US" else "referrals.ask_city"
+    zip_codes = takes_zip_codes(conversation.country.code)
+    base = "referrals.ask_place" if zip_codes else "referrals.ask_city"
     if more:
         key = "referrals.more.ask" if base == "referrals.ask_place" else "referrals.more.ask_city"
     elif conversation.inbound.channel == Channel.TELEGRAM:
@@ -130,7 +131,11 @@ async def typed_place(conversation: Conversation) -> bool:
     # The place index loads on first use (a few seconds, ~100 MB): off the event loop.
     text, country = conversation.inbound.text, contact.country
     place = await asyncio.to_thread(
-        resolve, text, country=country, language=contact.language, zip_codes=country == "US"
+        resolve,
+        text,
+        country=country,
+        language=contact.language,
+        zip_codes=takes_zip_codes(country),
     )
     if place is None:
         key, example = await asyncio.to_thread(place_not_found, text, country)

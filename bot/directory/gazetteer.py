@@ -135,6 +135,15 @@ def place_not_found(text: str, country: str) -> tuple[str, dict[str, str]]:
     return (key, {"example": example}) if example else (f"{key}.plain", {})
 
 
+ZIP_CODE_COUNTRY = "US"
+"""Five digits are a ZIP code only for a person in the US (see ``resolve``)."""
+
+
+def takes_zip_codes(country: str | None) -> bool:
+    """Whether a person in ``country`` is asked for, and searched by, a ZIP code."""
+    return country == ZIP_CODE_COUNTRY
+
+
 def resolve(
     text: str,
     *,
