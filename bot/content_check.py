@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 from babel.messages.pofile import read_po
 
+from bot.console.words import PLURAL_CATEGORIES, console_languages, plural_categories
 from bot.console.words import PREFIX as CONSOLE_PREFIX
-from bot.console.words import console_languages
 from bot.countries import country_codes
 from bot.directory.freshness import stale_entries
 from bot.hotlines import Directory, DirectoryError, directory
@@ -257,14 +257,27 @@ def check_language(
     for key in sorted(english.keys() - entries.keys()):
         if _staff_facing(key) and code not in console_languages():
             continue  # this language's console falls back to English
+        if _plural_form(key, english) and key.rpartition(".")[2] not in plural_categories(code):
+            continue  # a plural form this language does not use (Ukrainian has no "two")
         report.errors.append(f"{code}: missing key {key}")
     for key in sorted(entries.keys() - english.keys()):
-        report.errors.append(f"{code}: key {key} is not in English")
+        if not _plural_form(key, english):
+            report.errors.append(f"{code}: key {key} is not in English")
+    if code in console_languages():
+        check_plural_forms(code, english, entries, report)
     check_flags(code, report)
     sizes: dict[str, tuple[str, int]] = {}
     for key, entry in sorted(entries.items()):
         where = f"{code}:{entry.line}: {key}"
-        if key in english and placeholders(entry.text) != placeholders(english[key].text):
+        family = _plural_form(key, english)
+        if family:
+            # A form may leave its number out ("one message"), never add a placeholder.
+            other = placeholders(english[f"{family}.other"].text)
+            if not placeholders(entry.text) <= other:
+                report.errors.append(
+                    f"{where}: placeholders {sorted(placeholders(entry.text))} are not among English {sorted(other)}"
+                )
+        elif key in english and placeholders(entry.text) != placeholders(english[key].text):
             report.errors.append(
                 f"{where}: placeholders {sorted(placeholders(entry.text))} differ from English {sorted(placeholders(english[key].text))}"
             )
@@ -311,6 +324,30 @@ def check_language(
         clash = words & CARRIER_WORDS
         if clash:
             report.errors.append(f"{code}: {key} contains carrier keyword(s) {sorted(clash)}")
+
+
+def _plural_form(key: str, english: dict[str, Entry]) -> str:
+    """The plural family of a console key such as ``console.inbox.p.unread.few``, else ""."""
+    family, _, category = key.rpartition(".")
+    if (
+        _staff_facing(key)
+        and category in PLURAL_CATEGORIES
+        and f"{family}.other" in english
+        and ".p." in family
+    ):
+        return family
+    return ""
+
+
+def check_plural_forms(
+    code: str, english: dict[str, Entry], entries: dict[str, Entry], report: Report
+) -> None:
+    """A console language has every plural form its own grammar uses (CLDR categories)."""
+    families = sorted({key.rpartition(".")[0] for key in english if _plural_form(key, english)})
+    for family in families:
+        for category in sorted(plural_categories(code)):
+            if f"{family}.{category}" not in entries:
+                report.errors.append(f"{code}: missing plural form {family}.{category}")
 
 
 def check_directory(directory_: Directory, today: dt.date, report: Report) -> None:

@@ -108,6 +108,8 @@ class Advocate(SQLModel, table=True):
     max_chats: int = 3
     console_language: str = Field(default="", max_length=8)
     """The language of this advocate's console ("" until they choose: their first language)."""
+    console_timezone: str = Field(default="", max_length=64)
+    """The IANA time zone the console shows this advocate's times in ("": the line's default)."""
     created_at: dt.datetime = Field(default_factory=utcnow)
 
     def language_codes(self) -> tuple[str, ...]:

@@ -7,6 +7,8 @@ protects aliases, console sessions and the encrypted reply addresses.
 from __future__ import annotations
 
 import secrets
+import zoneinfo
+from functools import cache
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -14,6 +16,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET_PLACEHOLDER = "demo-only-not-secret"  # noqa: S105 - refused outside demo
 _MIN_SECRET_LENGTH = 32
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """Every IANA time zone name this machine knows (the system's or the tzdata package's)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def known_time_zone(name: str) -> bool:
+    """An IANA name such as ``Europe/Bucharest`` or ``UTC``: never a path or a made-up name."""
+    return name in time_zones()
 
 
 class UnsafeSettingsError(ValueError):
@@ -58,6 +71,10 @@ class Settings(BaseSettings):
 
     console_idle_logout_minutes: int = Field(15, alias="HELPLINE_CONSOLE_IDLE_MINUTES", ge=1)
     console_lockout_attempts: int = Field(5, alias="HELPLINE_CONSOLE_LOCKOUT_ATTEMPTS", ge=1)
+    # The console's times for an advocate who has not chosen a time zone (an IANA name).
+    console_timezone: str = Field("UTC", alias="HELPLINE_CONSOLE_TIMEZONE")
+    # The supervisor's board marks a chat open longer than this "Open a long time".
+    long_chat_minutes: int = Field(45, alias="HELPLINE_LONG_CHAT_MINUTES", ge=1, le=24 * 60)
     # /metrics shows live queue state: only a scraper with this bearer token sees it (unset: 404).
     metrics_token: SecretStr | None = Field(None, alias="HELPLINE_METRICS_TOKEN")
 
@@ -80,6 +97,15 @@ class Settings(BaseSettings):
             if url.startswith(plain):
                 return "postgresql+asyncpg://" + url.removeprefix(plain)
         return url
+
+    @field_validator("console_timezone")
+    @classmethod
+    def _known_time_zone(cls, name: str) -> str:
+        if not known_time_zone(name):
+            raise ValueError(
+                "HELPLINE_CONSOLE_TIMEZONE must be an IANA time zone such as Europe/Bucharest"
+            )
+        return name
 
     @model_validator(mode="after")
     def _refuse_unsafe_values(self) -> Settings:

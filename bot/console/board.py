@@ -45,8 +45,6 @@ log = logging.getLogger(__name__)
 
 PUSH_SECONDS = 15.0
 HELLO_SECONDS = 10.0
-LONG_CHAT = dt.timedelta(minutes=45)
-"""A chat open longer than this is highlighted: the advocate may need relief or help."""
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -80,7 +78,7 @@ def build_board(
     advocates: Sequence[Advocate],
     now: dt.datetime,
     refs: Refs,
-    long_chat: dt.timedelta = LONG_CHAT,
+    long_chat: dt.timedelta,
     claimed: dict[int, dt.datetime] | None = None,
 ) -> Board:
     """Every live figure, from the open tickets and the advocates: metadata only."""
@@ -174,7 +172,8 @@ class SupervisorSocket:
         self._token = token
         self._refs = Refs(helpline.settings.secret_key.get_secret_value(), staff.id)
         self._lock = asyncio.Lock()
-        self.long_chat = LONG_CHAT
+        # A chat open longer than this is highlighted: the advocate may need relief or help.
+        self.long_chat = dt.timedelta(minutes=helpline.settings.long_chat_minutes)
 
     async def run(self) -> None:
         """Serve the board until the page closes or the session ends."""

@@ -64,6 +64,7 @@ async def history(sessions: SessionFactory, span: Range, w: Words) -> list[Chart
     days = [w.day(day) for day in span.days]
     iso_days: list[Cell] = [day.isoformat() for day in span.days]
     views: list[ChartView] = []
+    rtl = w.dir == "rtl"
 
     def channel(key: str) -> str:
         return channel_name(w, key)
@@ -82,6 +83,7 @@ async def history(sessions: SessionFactory, span: Range, w: Words) -> list[Chart
                 w.t("chart.contacts_channel"),
                 by_channel,
                 category_label=day_label,
+                rtl=rtl,
                 series_label=channel,
             ),
             [w.t("column.day"), *(channel(s.key) for s in by_channel.series)],
@@ -107,6 +109,7 @@ async def history(sessions: SessionFactory, span: Range, w: Words) -> list[Chart
                     w.t(f"chart.{name}_day"),
                     per_day,
                     category_label=day_label,
+                    rtl=rtl,
                     series_label=named,
                 ),
                 [w.t("column.day"), *(named(s.key) for s in per_day.series)],
@@ -119,7 +122,13 @@ async def history(sessions: SessionFactory, span: Range, w: Words) -> list[Chart
                 f"contacts-{by}",
                 w.t(f"chart.{name}"),
                 w.t("chart.contacts_note"),
-                charts.bars(f"contacts-{by}", w.t(f"chart.{name}"), totals, category_label=label),
+                charts.bars(
+                    f"contacts-{by}",
+                    w.t(f"chart.{name}"),
+                    totals,
+                    category_label=label,
+                    rtl=rtl,
+                ),
                 [w.t(f"column.{by}"), w.t("column.contacts")],
                 _table(totals, [label(k) for k in totals.categories]),
             )
@@ -136,6 +145,7 @@ async def history(sessions: SessionFactory, span: Range, w: Words) -> list[Chart
                 w.t("chart.asked"),
                 share,
                 category_label=day_label,
+                rtl=rtl,
                 series_label=lambda _: w.t("column.share"),
             ),
             [w.t("column.day"), w.t("column.contacts"), w.t("column.asked"), w.t("column.share")],
@@ -158,6 +168,7 @@ async def history(sessions: SessionFactory, span: Range, w: Words) -> list[Chart
                     w.t(f"chart.{name}"),
                     quantiles,
                     category_label=day_label,
+                    rtl=rtl,
                     series_label=lambda key: w.t(f"column.{key}"),
                 ),
                 [w.t("column.day"), w.t("column.median"), w.t("column.p90"), w.t("column.n")],
@@ -175,6 +186,7 @@ async def history(sessions: SessionFactory, span: Range, w: Words) -> list[Chart
                 w.t("chart.left"),
                 left,
                 category_label=day_label,
+                rtl=rtl,
                 series_label=lambda key: w.t(f"column.{key}"),
             ),
             [w.t("column.day"), w.t("column.left"), w.t("column.expired")],
@@ -191,7 +203,9 @@ async def history(sessions: SessionFactory, span: Range, w: Words) -> list[Chart
             "outcomes",
             w.t("chart.outcomes"),
             w.t("chart.outcomes_note"),
-            charts.bars("outcomes", w.t("chart.outcomes"), outcomes, category_label=outcome),
+            charts.bars(
+                "outcomes", w.t("chart.outcomes"), outcomes, category_label=outcome, rtl=rtl
+            ),
             [w.t("column.outcome"), w.t("column.chats")],
             _table(outcomes, [outcome(code) for code in outcomes.categories]),
         )
@@ -208,6 +222,7 @@ async def history(sessions: SessionFactory, span: Range, w: Words) -> list[Chart
                 w.t("chart.unstaffed"),
                 unstaffed,
                 row_label=lambda d: w.weekday(int(d)),
+                rtl=rtl,
             ),
             [w.t("column.weekday"), *(s.key for s in unstaffed.series)],
             _table(unstaffed, weekday_names),

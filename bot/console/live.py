@@ -39,7 +39,7 @@ from bot.console.frames import (
     Typing,
     parse_frame,
 )
-from bot.console.page_frames import OpenedFrame, PageBound
+from bot.console.page_frames import ErrorFrame, OpenedFrame, PageBound
 from bot.directory import Need, ServiceCard, render_card, resolve, search
 from bot.directory.cards import hours_text
 from bot.helpline import Helpline
@@ -74,6 +74,14 @@ DIRECTORY_RESULTS = 5
 MAX_PLACE = 100
 """Longest place an advocate may type: a city with its region, never a paragraph."""
 UNKNOWN_PLACE = "Place not recognised. Type a ZIP code or a city name, such as Houston or Toronto."
+
+
+class TooLong(TicketError):
+    """A reply over the limit: the page words it in the advocate's language from the numbers."""
+
+    def __init__(self, length: int) -> None:
+        super().__init__(f"not sent: the message is {length} characters, the limit is {MAX_REPLY}")
+        self.length = length
 
 
 class ConsoleSocket:
@@ -155,14 +163,16 @@ class ConsoleSocket:
             try:
                 await self._act(message)
             except TicketError as error:
-                self.send(
-                    {
-                        "type": "error",
-                        "ticket": getattr(message, "ticket", None),
-                        "ref": getattr(message, "ref", None),
-                        "message": str(error),
-                    }
-                )
+                failure: ErrorFrame = {
+                    "type": "error",
+                    "ticket": getattr(message, "ticket", None),
+                    "ref": getattr(message, "ref", None),
+                    "message": str(error),
+                }
+                if isinstance(error, TooLong):
+                    failure["length"] = error.length
+                    failure["limit"] = MAX_REPLY
+                self.send(failure)
 
     async def _write(self) -> None:
         while True:
@@ -384,9 +394,7 @@ class ConsoleSocket:
         if isinstance(message, Send):
             text = clean_text(message.text)
             if len(text) > MAX_REPLY:
-                raise TicketError(
-                    f"not sent: the message is {len(text)} characters, the limit is {MAX_REPLY}"
-                )
+                raise TooLong(len(text))
             if text.strip():
                 await self._deliver(ticket_id, text, message.ref)
         elif isinstance(message, SendCanned):

@@ -72,6 +72,9 @@ class ErrorFrame(TypedDict):
     ticket: object
     ref: object
     message: str
+    length: NotRequired[int]
+    """With ``limit``, for a reply too long to send: the page words it with the numbers."""
+    limit: NotRequired[int]
 
 
 class LogoutFrame(TypedDict):

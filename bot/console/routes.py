@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from sqlmodel import select
 
 from bot.accounts import (
@@ -39,7 +40,7 @@ from bot.console.security import (
 )
 from bot.console.throttle import SignInThrottle
 from bot.console.words import choices as console_language_choices
-from bot.console.words import inbox_phrases
+from bot.console.words import inbox_phrases, inbox_plurals
 from bot.console.words import words as console_words
 from bot.helpline import Helpline
 from bot.i18n import language_codes
@@ -71,6 +72,8 @@ _templates = Environment(
 _templates.globals["console_words"] = console_words
 _templates.globals["console_language_choices"] = console_language_choices
 _templates.globals["inbox_phrases"] = inbox_phrases
+_templates.globals["inbox_plurals"] = inbox_plurals
+_templates.globals["code"] = lambda text: Markup("<code>{}</code>").format(text)
 
 
 def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -82,6 +82,7 @@ def router(helpline: Helpline) -> APIRouter:
             request,
             language_names={code: w.language_name(code) for code in language_codes()},
             channel_names={channel.value: channel_name(w, channel.value) for channel in Channel},
+            long_chat_minutes=settings.long_chat_minutes,
         )
 
     async def history_views(request: Request) -> tuple[Range, list[ChartView]]:

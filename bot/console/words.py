@@ -16,16 +16,19 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_skeleton, format_time
 from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
+from markupsafe import Markup, escape
 
 from bot.i18n import DEFAULT_LANGUAGE, catalogue, language_codes, placeholders
 from content import LANGUAGES_FILE
 
 PREFIX = "console."
+DEFAULT_ZONE = "UTC"
 LANGUAGE_COOKIE = "helpline_console_language"
 """A language code only (never who someone is): the sign-in page speaks it before a session exists."""
 
@@ -33,6 +36,16 @@ requested_language: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "console_language", default=None
 )
 """The language this request's console page should speak (set by ConsoleLanguage)."""
+requested_zone: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "console_zone", default=DEFAULT_ZONE
+)
+"""The IANA time zone this request's console page shows times in (set by ConsoleLanguage)."""
+wanted_language: contextvars.ContextVar[str] = contextvars.ContextVar("console_wanted", default="")
+"""The advocate's own language when the console has no catalogue for it ("" otherwise)."""
+
+PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
+"""CLDR plural categories: a plural family ``inbox.p.<name>`` has one key per category its
+language uses (``.other`` always), chosen by Babel here and by Intl.PluralRules in the page."""
 
 
 @cache
@@ -68,11 +81,24 @@ def from_accept_language(header: str) -> str | None:
     return None
 
 
+@cache
+def plural_categories(code: str) -> frozenset[str]:
+    """The CLDR plural categories ``code`` uses ("other" always): Ukrainian one/few/many/other."""
+    return frozenset({"other", *Locale.parse(code).plural_form.tags})
+
+
 @dataclass(frozen=True, slots=True)
 class Words:
-    """One console language: ``t`` for strings, the rest for numbers and times."""
+    """One console language: ``t`` for strings, the rest for numbers and times.
+
+    ``zone`` is the advocate's IANA time zone: every time shown is in it. ``wanted`` is
+    the advocate's own language when the console has no catalogue for it (the page says
+    so), else "".
+    """
 
     code: str
+    zone: str = DEFAULT_ZONE
+    wanted: str = ""
 
     @property
     def dir(self) -> str:
@@ -92,6 +118,17 @@ class Words:
 
     def has(self, key: str) -> bool:
         return catalogue(self.code).has(PREFIX + key)
+
+    def plural(self, family: str, count: int, **params: str | int) -> str:
+        """The form of ``console.<family>`` for ``count`` in this language, filled."""
+        category = str(Locale.parse(self.code).plural_form(count))
+        key = f"{family}.{category}"
+        return self.t(key if self.has(key) else f"{family}.other", count=count, **params)
+
+    def html(self, key: str, **params: Markup) -> Markup:
+        """A sentence whose placeholders are markup (``<code>…</code>``); its own text escaped."""
+        # The catalogue text is escaped first: only the given markup goes in as markup.
+        return escape(catalogue(self.code).raw(PREFIX + key)).format(**params)
 
     def message(self, english: str) -> str:
         """Translate a message the console composed in English (an error), when it is known."""
@@ -115,10 +152,15 @@ class Words:
         return str(format_skeleton("MMMd", value, locale=self.code))
 
     def time(self, value: dt.datetime) -> str:
-        return str(format_time(value, "short", tzinfo=dt.UTC, locale=self.code))
+        """A wall-clock time in the advocate's time zone (``value`` naive means UTC)."""
+        return str(format_time(_utc(value), "short", tzinfo=self.tzinfo, locale=self.code))
 
     def datetime(self, value: dt.datetime) -> str:
-        return str(format_datetime(value, "short", tzinfo=dt.UTC, locale=self.code))
+        return str(format_datetime(_utc(value), "short", tzinfo=self.tzinfo, locale=self.code))
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        return ZoneInfo(self.zone)
 
     def weekday(self, index: int) -> str:
         """Monday is 0, as in Python."""
@@ -132,6 +174,19 @@ class Words:
         english = Words(DEFAULT_LANGUAGE)
         return {english.t(key): self.t(key) for key in keys}
 
+    def plural_phrases(self, families: Sequence[str]) -> dict[str, dict[str, str]]:
+        """English ``other`` form -> this language's forms by CLDR category, for the page."""
+        english = Words(DEFAULT_LANGUAGE)
+        own = catalogue(self.code)
+        return {
+            english.t(f"{family}.other"): {
+                category: self.t(f"{family}.{category}")
+                for category in PLURAL_CATEGORIES
+                if f"{PREFIX}{family}.{category}" in own.entries
+            }
+            for family in families
+        }
+
     def language_list(self, codes: Sequence[str]) -> str:
         """Language names as a list in this language ("English and Spanish", "…")."""
         return str(format_list([self.language_name(c) for c in codes], locale=self.code))
@@ -143,6 +198,10 @@ class Words:
         if not code:
             return self.t("unknown_country")
         return catalogue(self.code).country_name(code)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 @cache
@@ -169,7 +228,6 @@ INBOX_PHRASES = (
     "inbox.js.handover",
     "inbox.js.left",
     "inbox.js.message_not_delivered",
-    "inbox.js.missed",
     "inbox.js.nobody_waiting",
     "inbox.js.not_connected",
     "inbox.js.not_delivered",
@@ -195,8 +253,6 @@ INBOX_PHRASES = (
     "inbox.f.seconds",
     "inbox.f.minutes",
     "inbox.f.hours",
-    "inbox.f.one_service",
-    "inbox.f.services",
     "inbox.server.unknown_place",
     "inbox.server.no_language",
     "inbox.server.none_found",
@@ -218,19 +274,57 @@ INBOX_PHRASES = (
     "inbox.f.reassign",
     "inbox.f.reassign_to",
     "inbox.f.waiting",
-    "inbox.f.waiting_count",
     "inbox.f.yours_again",
+    "inbox.js.urgent",
+    "inbox.js.waiting",
+    "inbox.f.with_advocate",
+    "inbox.js.with_an_advocate",
+    "inbox.js.not_your_language",
+    "inbox.js.the_queue",
+    "inbox.js.cannot_connect_see_above",
+    "inbox.js.cannot_connect_refused",
+    "inbox.js.notification_title",
+    "inbox.f.they_will_receive",
+    "inbox.f.in_your_language",
+    "inbox.js.open_chat_with",
+    "inbox.js.ended",
+    "inbox.f.last_from_person",
+    "inbox.js.cut",
+    "inbox.f.advocate_online",
+    "inbox.f.advocate_offline",
 )
 """Sentences the inbox's script writes (console.js), sent to the page in the advocate's language."""
+
+
+INBOX_PLURALS = (
+    "inbox.p.characters",
+    "inbox.p.counter",
+    "inbox.p.counter_too_long",
+    "inbox.p.missed",
+    "inbox.p.not_sent_long",
+    "inbox.p.server_too_long",
+    "inbox.p.services",
+    "inbox.p.unread",
+    "inbox.p.waiting_count",
+)
+"""Sentences with a count the inbox's script writes: one form per plural category."""
 
 
 def inbox_phrases() -> tuple[str, ...]:
     return INBOX_PHRASES
 
 
-def words(code: str | None = None) -> Words:
+def inbox_plurals() -> tuple[str, ...]:
+    return INBOX_PLURALS
+
+
+def words(code: str | None = None, zone: str | None = None) -> Words:
     """The console's words in ``code``, or in this request's language, or English."""
-    return Words(chosen(code or requested_language.get()))
+    return Words(
+        chosen(code or requested_language.get()),
+        zone or requested_zone.get(),
+        "" if code else wanted_language.get(),
+    )
 
 
 def choices() -> list[tuple[str, str]]:

@@ -33,10 +33,15 @@ async def chromium() -> AsyncIterator[Browser]:
 
 
 async def sign_in(
-    browser: Browser, console: Console, staffer: Staffer, *, path: str = "/console/supervisor"
+    browser: Browser,
+    console: Console,
+    staffer: Staffer,
+    *,
+    path: str = "/console/supervisor",
+    timezone_id: str | None = None,
 ) -> Page:
-    """A signed-in page at ``path``."""
-    context = await browser.new_context()
+    """A signed-in page at ``path`` (in a browser whose computer is in ``timezone_id``)."""
+    context = await browser.new_context(timezone_id=timezone_id)
     page = await context.new_page()
     page.on("dialog", lambda dialog: dialog.dismiss())
     await page.goto(console.base_url + "/console/login?lang=en")

@@ -244,7 +244,7 @@ async def test_a_reply_over_the_limit_is_not_sent_and_the_advocate_is_told(
     await chat.get_by_label("Message").fill("LONG " * 340)
     await expect(chat.locator(".counter")).to_contain_text("too long to send")
     await chat.get_by_label("Message").press("Enter")
-    await expect(chat.locator(".line.system").last).to_contain_text("the limit is 1600")
+    await expect(chat.locator(".line.system").last).to_contain_text("the limit is 1,600")
     assert len(console.phone.texts(person.user_id)) == before
     await page.context.close()
 
@@ -265,7 +265,7 @@ async def test_an_urgent_person_in_another_language_stands_out(
     await console.helpline.queue.announce()
     row = page.locator(f"li[data-alias='{ticket.public_alias}']")
     await expect(row).to_contain_text("URGENT")
-    await expect(row).to_contain_text("(not yours)")
+    await expect(row).to_contain_text("(not your language)")
     colour = await row.locator(".ticket-head strong").evaluate("(n) => getComputedStyle(n).color")
     assert colour == "rgb(155, 28, 28)"
     await page.context.close()

@@ -11,8 +11,30 @@ const CONSOLE_WORDS = JSON.parse((document.getElementById("console-words") || {}
 function tr(text) { return CONSOLE_WORDS[text] || text; }
 // A sentence with {placeholders}: translated first, then filled (values are never re-read).
 function trf(template, values) {
-  return tr(template).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+  return fill(tr(template), values);
 }
+function fill(text, values) {
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+// A sentence with a count, by the language's plural rules (CLDR categories, as console.po
+// has them): the English "other" form is the key; the count is written with Latin digits.
+const CONSOLE_PLURALS = JSON.parse((document.getElementById("console-plurals") || {}).textContent || "{}");
+const PAGE_LANGUAGE = document.documentElement.lang || "en";
+const PLURAL_RULES = new Intl.PluralRules(PAGE_LANGUAGE);
+const NUMBERS = new Intl.NumberFormat(PAGE_LANGUAGE + "-u-nu-latn");
+function trp(other, count, values) {
+  const forms = CONSOLE_PLURALS[other] || {};
+  const form = forms[PLURAL_RULES.select(count)] || forms.other || other;
+  const shown = {};
+  for (const [name, value] of Object.entries(values || {})) {
+    shown[name] = typeof value === "number" ? NUMBERS.format(value) : value;
+  }
+  return fill(form, Object.assign(shown, { count: NUMBERS.format(count) }));
+}
+// Times in the advocate's own time zone (chosen in the console), whatever the computer's is.
+const TIME_ZONE = (document.querySelector('meta[name="time-zone"]') || {}).content || "UTC";
+const CLOCK = new Intl.DateTimeFormat(PAGE_LANGUAGE + "-u-nu-latn",
+  { hour: "2-digit", minute: "2-digit", timeZone: TIME_ZONE });
 
 (() => {
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -82,7 +104,7 @@ function trf(template, values) {
   }
 
   function clock(at) {
-    return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return CLOCK.format(new Date(at));
   }
 
   // --- alerts: a short tone made with WebAudio and a browser notification ----------
@@ -119,7 +141,7 @@ function trf(template, values) {
   function notify(body, tag) {
     if (!("Notification" in window) || Notification.permission !== "granted") return;
     try {
-      new Notification("Help line", { body: body, tag: tag });
+      new Notification(tr("Help line"), { body: body, tag: tag });
     } catch (e) {
       // Some browsers allow notifications only from a service worker; the sound still plays.
     }
@@ -177,9 +199,9 @@ function trf(template, values) {
       }
       failures += opened ? 0 : 1;
       const refused = document.getElementById("origin-problem");
-      connection.textContent = refused ? "Cannot connect: see the message above"
+      connection.textContent = refused ? tr("Cannot connect: see the message above")
         : (!everOpened && failures >= 2)
-          ? "Cannot connect: the server refused the live connection (check HELPLINE_PUBLIC_URL)"
+          ? tr("Cannot connect: the server refused the live connection (check HELPLINE_PUBLIC_URL)")
           : tr("Disconnected, reconnecting…");
       fetch("/console/session", { credentials: "same-origin" }).then((response) => {
         if (response.status === 401) location.assign("/console/login?expired=1");
@@ -223,7 +245,7 @@ function trf(template, values) {
     }
     known = new Set(waiting.map((t) => t.id));
     waitingNow = waiting;
-    queueCount.textContent = trf("({count} waiting)", { count: waiting.length });
+    queueCount.textContent = trp("({count} waiting)", waiting.length);
     // Your own chats are in "Your chats": the queue lists the others.
     const shown = message.tickets.filter((t) => !t.mine);
     queueEmpty.textContent = tr("Nobody is waiting.");
@@ -260,11 +282,11 @@ function trf(template, values) {
     if (!ticket.servable) row.classList.add("other-language");
     const head = el("p", undefined, "ticket-head");
     head.append(el("strong", ticket.alias));
-    if (ticket.urgent) head.append(el("span", "URGENT", "badge urgent-badge"));
+    if (ticket.urgent) head.append(el("span", tr("URGENT"), "badge urgent-badge"));
     row.append(head);
-    const status = ticket.status === "waiting" ? "waiting"
-      : "with " + (ticket.advocate || "an advocate");
-    row.append(el("p", ticket.language + (ticket.servable ? "" : " (not yours)") + " · " +
+    const status = ticket.status === "waiting" ? tr("waiting")
+      : ticket.advocate ? trf("with {advocate}", { advocate: ticket.advocate }) : tr("with an advocate");
+    row.append(el("p", ticket.language + (ticket.servable ? "" : " " + tr("(not your language)")) + " · " +
       ticket.channel + " · " + status, "ticket-meta"));
     const waited = el("p", trf("Waiting {time}", { time: duration(ticket.waiting_seconds) }), "waited");
     row.append(waited);
@@ -291,7 +313,7 @@ function trf(template, values) {
     select.id = "reassign-" + ticket.id;
     const label = el("label", trf("Reassign {alias} to", { alias: ticket.alias }), "visually-hidden");
     label.htmlFor = select.id;
-    select.append(option("", "the queue"));
+    select.append(option("", tr("the queue")));
     for (const a of advocates) if (a.name !== ticket.advocate) select.append(option(String(a.id), a.name));
     const go = el("button", tr("Reassign"));
     go.type = "button";
@@ -339,7 +361,7 @@ function trf(template, values) {
       lastPerson: before ? before.lastPerson : null, handedOver: false };
     node.querySelector(".chat-title").textContent = ticket.alias;
     node.querySelector(".chat-meta").textContent = ticket.language + " · " + ticket.channel +
-      " · " + ticket.country + (ticket.urgent ? " · URGENT" : "");
+      " · " + ticket.country + (ticket.urgent ? " · " + tr("URGENT") : "");
     node.setAttribute("aria-label", trf("Chat with {alias}", { alias: ticket.alias }));
     const suffix = ticket.id + "-" + (++refs);
     pair(node, ".compose-label", ".compose-text", "text-" + suffix);
@@ -355,7 +377,8 @@ function trf(template, values) {
     const preview = node.querySelector(".canned-preview");
     const showPreview = () => {
       const chosen = chat.canned.find((c) => c.key === cannedSelect.value);
-      preview.textContent = chosen ? "They will receive (" + ticket.language + "): " + chosen.person : "";
+      preview.textContent = chosen
+        ? trf("They will receive ({language}): {text}", { language: ticket.language, text: chosen.person }) : "";
     };
     cannedSelect.addEventListener("change", showPreview);
     showPreview();
@@ -366,9 +389,9 @@ function trf(template, values) {
     let typingSent = 0;
     box.addEventListener("input", () => {
       const length = box.value.length;
-      counter.textContent = length > MAX_REPLY - 200
-        ? length + " of " + MAX_REPLY + " characters" + (length > MAX_REPLY ? ": too long to send" : "")
-        : "";
+      counter.textContent = length <= MAX_REPLY - 200 ? ""
+        : trp(length > MAX_REPLY ? "{count} of {max} characters: too long to send" : "{count} of {max} characters",
+          length, { max: MAX_REPLY });
       box.setAttribute("aria-invalid", length > MAX_REPLY ? "true" : "false");
       if (chat.open && Date.now() - typingSent > 4000) {
         typingSent = Date.now();
@@ -380,8 +403,8 @@ function trf(template, values) {
       const text = wellFormed(box.value);
       if (!text.trim() || !chat.open) return;
       if (text.length > MAX_REPLY) {
-        const words = "Not sent: the message is " + text.length + " characters, the limit is " +
-          MAX_REPLY + ". Shorten it or send it in two parts.";
+        const words = trp("Not sent: the message is {count} characters, the limit is {max}. " +
+          "Shorten it or send it in two parts.", text.length, { max: MAX_REPLY });
         addLine(chat, "system", "", words);
         announce(words);
         return;
@@ -474,7 +497,7 @@ function trf(template, values) {
   }
 
   function ownCopy(line, text) {
-    line.append(el("span", "In your language: " + text, "own"));
+    line.append(el("span", trf("In your language: {text}", { text: text }), "own"));
   }
 
   function pair(node, labelSelector, controlSelector, id) {
@@ -489,8 +512,8 @@ function trf(template, values) {
     for (const a of advocates) {
       if (a.id === me) continue;
       const speaks = a.languages.includes(chat.language);
-      const item = option(String(a.id), a.name + " (" + a.languages.join(", ") +
-        (a.online ? ", online" : ", offline") + ")");
+      const item = option(String(a.id), trf(a.online ? "{name} ({languages}, online)" : "{name} ({languages}, offline)",
+        { name: a.name, languages: a.languages.join(", ") }));
       // Only someone online who speaks the person's language can take the chat.
       item.disabled = !a.online || !speaks;
       options.push(item);
@@ -511,7 +534,7 @@ function trf(template, values) {
     const body = el("span", options.ours || who === "system" ? text : visible(text), "text");
     body.dir = "auto";
     line.append(body);
-    if (text.length > 500) line.append(el("span", "(" + text.length + " characters)", "length"));
+    if (text.length > 500) line.append(el("span", trp("({count} characters)", text.length), "length"));
     chat.log.append(line);
     chat.log.scrollTop = chat.log.scrollHeight;
     if (who !== "system") chat.lines.push({ who: who, label: label, text: text, ours: !!options.ours, at: at });
@@ -527,7 +550,7 @@ function trf(template, values) {
         const button = el("button", undefined, "pick");
         button.type = "button";
         // The accessible name is the visible text, with "Open chat with" for screen readers.
-        button.append(el("span", "Open chat with ", "visually-hidden"), el("strong", chat.alias),
+        button.append(el("span", tr("Open chat with") + " ", "visually-hidden"), el("strong", chat.alias),
           el("span", "", "unread badge"), el("span", "", "since"));
         button.addEventListener("click", () => select(chat.id, true));
         chat.item.append(button);
@@ -544,12 +567,15 @@ function trf(template, values) {
     if (!chat.item) return;
     const button = chat.item.querySelector(".pick");
     const unread = chat.item.querySelector(".unread");
-    unread.textContent = chat.unread ? " " + chat.unread + " unread" : "";
+    unread.textContent = chat.unread ? " " + trp("{count} unread", chat.unread) : "";
     unread.hidden = !chat.unread;
     const since = chat.item.querySelector(".since");
     const parts = [];
-    if (!chat.open) parts.push("ended");
-    if (chat.lastPerson) parts.push("last from person " + duration(Math.round((Date.now() - chat.lastPerson) / 1000)) + " ago");
+    if (!chat.open) parts.push(tr("ended"));
+    if (chat.lastPerson) {
+      parts.push(trf("last from person {time} ago",
+        { time: duration(Math.round((Date.now() - chat.lastPerson) / 1000)) }));
+    }
     since.textContent = parts.join(" · ");
     chat.item.classList.toggle("current", current === chat.id);
     chat.item.classList.toggle("ended", !chat.open);
@@ -579,8 +605,8 @@ function trf(template, values) {
     chat.seen.add(message.id);
     addLine(chat, "person", chat.alias, message.text);
     if (message.cut) {
-      addLine(chat, "system", "", "The person's message was longer than the console takes at once: " +
-        "only the first part arrived, and they were told to send the rest.");
+      addLine(chat, "system", "", tr("The person's message was longer than the console takes at once: " +
+        "only the first part arrived, and they were told to send the rest."));
     }
     chat.lastPerson = Date.now();
     if (current !== chat.id || document.hidden) chat.unread += 1;
@@ -596,9 +622,8 @@ function trf(template, values) {
     send({ type: "got", ticket: message.ticket, id: "missed" });
     if ((chat.missedShown || 0) >= message.count) return;
     chat.missedShown = message.count;
-    const words = message.count === 1
-      ? tr("A message from the person did not reach this page in time. They were asked to send it again.")
-      : message.count + " messages from the person did not reach this page in time. They were asked to send them again.";
+    const words = trp("{count} messages from the person did not reach this page in time. " +
+      "They were asked to send them again.", message.count);
     addLine(chat, "system missed", "", words);
     chat.node.classList.add("missed");
     announce(chat.alias + ": " + words);
@@ -633,8 +658,7 @@ function trf(template, values) {
     const list = chat.node.querySelector(".directory-results");
     list.replaceChildren(...message.results.map((result, i) => serviceItem(chat, result, i)));
     error.textContent = message.error ? tr(message.error) : "";
-    const found = message.results.length === 1 ? tr("1 service found.")
-      : trf("{count} services found.", { count: message.results.length });
+    const found = trp("{count} services found.", message.results.length);
     status.textContent = message.error ? "" : (message.note ? found + " " + tr(message.note) : found);
     if (message.error) chat.node.querySelector(".place").focus();
     announce(message.error ? tr(message.error) : status.textContent);
@@ -707,7 +731,11 @@ function trf(template, values) {
 
   function failed(message) {
     const chat = chats.get(message.ticket);
-    const text = trf("Could not do that: {reason}", { reason: tr(message.message) });
+    // A reason with a number comes with it (the server's sentence is the English "other" form).
+    const reason = message.length !== undefined
+      ? trp("not sent: the message is {count} characters, the limit is {max}", message.length, { max: message.limit })
+      : tr(message.message);
+    const text = trf("Could not do that: {reason}", { reason: reason });
     const line = pending.get(message.ref);
     pending.delete(message.ref);
     if (line) {
