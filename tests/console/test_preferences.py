@@ -9,16 +9,16 @@ import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
+from markupsafe import Markup
 
+from bot.console.words import Words, console_languages, words
 from bot.content_check import Report, check_plural_forms
 from bot.db import transaction
 from bot.i18n import read_language
 from bot.models import Advocate
 from bot.settings import Settings
 from bot.states import Role
-from bot.console.words import Words, console_languages, words
 from tests.conftest import FrozenClock
 from tests.console.conftest import Console, Staffer, start_console
 from tests.console.supervisor_pages import ask_for_a_person
@@ -233,8 +233,21 @@ async def test_the_inbox_gets_its_sentences_in_the_advocates_language(
     # Every sentence the script looks up by its English text is sent to the page.
     script = (Path(__file__).parents[2] / "bot/console/static/console.js").read_text()
     looked_up = set(re.findall(r'\btr[fp]?\(\s*"((?:[^"\\]|\\.)*)"', script))
-    joined = set(re.findall(r'\btr[fp]?\(\s*"((?:[^"\\]|\\.)*)"\s*\+\s*"((?:[^"\\]|\\.)*)"', script))
+    joined = set(
+        re.findall(r'\btr[fp]?\(\s*"((?:[^"\\]|\\.)*)"\s*\+\s*"((?:[^"\\]|\\.)*)"', script)
+    )
     looked_up |= {a + b for a, b in joined}
     looked_up -= {a for a, _ in joined}
     missing = sorted(s for s in looked_up if s not in phrases and s not in plurals)
     assert missing == []
+
+
+def test_the_origin_banner_is_translated_and_only_its_addresses_are_markup() -> None:
+    here = Markup("<code>{}</code>").format("http://evil.example/<script>")
+    allowed = Markup("<code>{}</code>").format("https://help.example.org")
+    setting = Markup("<code>HELPLINE_PUBLIC_URL</code>")
+    banner = words("fr").html("inbox.origin_problem", here=here, allowed=allowed, setting=setting)
+    assert banner.startswith("La connexion en direct ne peut pas fonctionner")
+    assert "<code>http://evil.example/&lt;script&gt;</code>" in banner
+    assert "<script>" not in banner
+    assert banner.count("<code>HELPLINE_PUBLIC_URL</code>") == 2

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, Page, expect
 from bot.models import Advocate
 from bot.states import Role
 from tests.console.conftest import Console
-from tests.console.supervisor_pages import ask_for_a_person, chromium, sign_in
+from tests.console.supervisor_pages import ask_for_a_person, axe_violations, chromium, sign_in
 from tests.console.test_supervisor_browser import _seed_fortnight
 from tests.dialogue import Person
 
@@ -42,6 +42,7 @@ async def test_an_advocate_in_bucharest_sees_bucharest_time_whatever_the_compute
     page = await sign_in(
         browser, console, ana, path="/console/preferences", timezone_id="America/New_York"
     )
+    assert await axe_violations(page) == [], "preferences page"
     await page.get_by_label("Time zone").select_option("Europe/Bucharest")
     await page.get_by_role("button", name="Save", exact=True).click()
     await expect(page.get_by_label("Time zone")).to_have_value("Europe/Bucharest")
@@ -81,7 +82,7 @@ async def test_the_ukrainian_inbox_counts_in_ukrainian(
     await _claim(page, two.public_alias, "Взяти")  # the second chat is the one shown
     for text in ("раз", "два", "три"):
         await first.send(text)
-    item = page.locator(f"#chat-list li[data-ticket] button", has_text=one.public_alias)
+    item = page.locator("#chat-list li[data-ticket] button", has_text=one.public_alias)
     await expect(item.locator(".unread")).to_have_text(" 3 непрочитані")
     await expect(item.locator(".since")).to_have_text(re.compile(r"^остання від людини .+ тому$"))
 

@@ -61,3 +61,23 @@ async def test_old_counts_are_kept_under_the_unknown_country_and_come_back_on_do
     assert await _rows(url, "SELECT day, channel, language, metric, count FROM daily_count") == [
         ("2026-11-01", "sms", "es", "message", 12)
     ]
+
+
+async def test_the_console_time_zone_column_comes_and_goes_with_its_migration(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/zone.db"
+    await _run(url, "0003_supervisor")
+    await _rows(
+        url,
+        "INSERT INTO advocate (name, password_hash, totp_secret_ciphertext, totp_last_step, "
+        "role, languages, failed_logins, active, max_chats, console_language, created_at) "
+        "VALUES ('ana', 'x', X'00', 0, 'advocate', 'ro', 0, 1, 3, '', '2026-11-01')",
+    )
+    await _run(url, "0004_console_timezone")
+    assert await _rows(url, "SELECT name, console_timezone FROM advocate") == [("ana", "")]
+    await _rows(url, "UPDATE advocate SET console_timezone = 'Europe/Bucharest'")
+    await _run(url, "0003_supervisor", down=True)
+    assert await _rows(url, "SELECT name, languages FROM advocate") == [("ana", "ro")]
+    columns = await _rows(url, "SELECT name FROM pragma_table_info('advocate')")
+    assert ("console_timezone",) not in columns
