@@ -281,6 +281,7 @@ def running_fake() -> Iterator[FakeTwilio]:
     try:
         yield fake
     finally:
+        fake.release_deletes()  # never leave a held request's thread waiting
         server.stop()
 
 
