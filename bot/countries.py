@@ -137,8 +137,9 @@ def _names() -> dict[str, str]:
     return names
 
 
+@cache
 def country_codes() -> frozenset[str]:
-    """Every ISO 3166-1 country and territory CLDR names."""
+    """Every ISO 3166-1 country and territory CLDR names (built once: every SMS asks)."""
     return frozenset(_names().values())
 
 

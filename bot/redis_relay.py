@@ -1,7 +1,10 @@
 """The relay across workers: Redis pub/sub, which never writes a message anywhere.
 
-Only PUBLISH and SUBSCRIBE are used — no key is ever set — so an operator's Redis
-that persists its keys (RDB/AOF) still holds nothing anyone wrote. Each process has
+The relay uses only PUBLISH and SUBSCRIBE — it sets no key — so an operator's Redis
+that persists its keys (RDB/AOF) holds nothing anyone wrote. The only keys the help
+line sets in Redis are elsewhere and short-lived: message-id claims (``bot.dedup``,
+30 seconds) and the time of Telegram's next send (``channels.telegram_quota``, one
+number, about a second); PRIVACY.md lists them. Each process has
 one connection for publishing and one reader task on its own pub/sub connection that
 hands events to the local subscriptions. When Redis goes away the reader reconnects
 with backoff and subscribes again; local listeners hear ``{"type": "relay",

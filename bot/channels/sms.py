@@ -15,15 +15,16 @@ from fastapi.responses import Response
 from starlette.background import BackgroundTask
 
 from bot.channels import openapi
-from bot.channels.sms_sender import SmsCounts, SmsSender, opted_out, status_url
+from bot.channels.carrier_cleanup import Activity, CarrierCleanup
+from bot.channels.sms_sender import STATUS_PATH, SmsCounts, SmsSender, opted_out, status_url
 from bot.channels.sms_webhook import (
     TWIML_TYPE,
     SmsMessage,
+    WebhookVerifier,
     country_of,
     is_message_sid,
     parse_message,
     twiml,
-    verified_form,
 )
 from bot.channels.twilio_api import TwilioApi
 from bot.helpline import Helpline
@@ -36,23 +37,29 @@ COUNTED_STATUSES = frozenset({"sent", "delivered", "undelivered", "failed", "rea
 FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "read"})
 """After these Twilio has nothing more to do with a message, so its record can go."""
 OPTED_OUT_CODE = "21610"
+SMS_PATH = "/webhooks/twilio/sms"
 
 
 class SmsChannel:
     def __init__(self, helpline: Helpline) -> None:
+        settings = helpline.settings
         self._helpline = helpline
         self._counts = SmsCounts(helpline)
-        self._api = (
-            TwilioApi(helpline.settings, count=self._counts)
-            if helpline.settings.sms_enabled
+        self._api = TwilioApi(settings, count=self._counts) if settings.sms_enabled else None
+        self._answering = Activity()
+        self._cleanup = (
+            CarrierCleanup(self._api.delete, self._answering)
+            if self._api is not None and settings.twilio_delete_messages
             else None
         )
+        self._verifier = WebhookVerifier(settings, paths=(SMS_PATH, STATUS_PATH))
+        self._status_url = status_url(helpline)
 
     def router(self) -> APIRouter:
         """The webhook routes; without Twilio settings they answer 403 to everyone."""
-        api = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
+        api = APIRouter(tags=["webhooks"])
         api.add_api_route(
-            "/sms",
+            SMS_PATH,
             self.inbound,
             methods=["POST"],
             openapi_extra=openapi.TWILIO_SMS,
@@ -60,7 +67,7 @@ class SmsChannel:
             response_class=Response,
         )
         api.add_api_route(
-            "/status",
+            STATUS_PATH,
             self.status,
             methods=["POST"],
             status_code=204,
@@ -74,8 +81,12 @@ class SmsChannel:
         if self._api is not None:
             sender = SmsSender(self._helpline, self._api, self._counts)
             self._helpline.senders.register(Channel.SMS, sender)
+        if self._cleanup is not None:
+            self._cleanup.start()
 
     async def stop(self) -> None:
+        if self._cleanup is not None:
+            await self._cleanup.stop()
         if self._api is not None:
             await self._api.close()
 
@@ -83,23 +94,28 @@ class SmsChannel:
 
     async def inbound(self, request: Request) -> Response:
         """Answer one text message from a person with TwiML."""
-        form = await verified_form(self._helpline.settings, request)
-        if form is None:
-            return Response(status_code=403)
-        message = parse_message(form)
-        if message is None:
-            return Response(status_code=400)
-        # A database or Redis outage propagates to bot.faults, which answers 503.
-        bodies = await self._answer(message)
-        content = twiml(bodies, status_url=status_url(self._helpline))
-        # After the response is sent: the webhook answers first, the record goes next.
+        with self._answering:
+            form = await self._verifier.form(request)
+            if form is None:
+                return Response(status_code=403)
+            message = parse_message(form)
+            if message is None:
+                return Response(status_code=400)
+            # A database or Redis outage propagates to bot.faults, which answers 503.
+            bodies = await self._answer(message)
+        content = twiml(bodies, status_url=self._status_url)
+        # Queued once the response is sent: the webhook answers first, the record goes later.
         return Response(
             content, media_type=TWIML_TYPE, background=BackgroundTask(self._forget, message.sid)
         )
 
     async def status(self, request: Request) -> Response:
         """Count one delivery report; delete the message's record once Twilio is done."""
-        form = await verified_form(self._helpline.settings, request)
+        with self._answering:
+            return await self._status(request)
+
+    async def _status(self, request: Request) -> Response:
+        form = await self._verifier.form(request)
         if form is None:
             return Response(status_code=403)
         sid = form.get("MessageSid") or form.get("SmsSid")
@@ -114,13 +130,13 @@ class SmsChannel:
             if isinstance(number, str) and number:
                 await self._opt_out(number)
         if state in FINAL_STATUSES:
-            await self._forget(sid)
+            return Response(status_code=204, background=BackgroundTask(self._forget, sid))
         return Response(status_code=204)
 
     async def _forget(self, sid: str) -> None:
-        """Delete a message record at Twilio in the background, when the operator wants that."""
-        if self._api is not None and self._helpline.settings.twilio_delete_messages:
-            self._api.delete_later(sid)
+        """Queue a message record for deletion at Twilio, when the operator wants that."""
+        if self._cleanup is not None:
+            self._cleanup.add(sid)
 
     # --- one message -----------------------------------------------------------------
 

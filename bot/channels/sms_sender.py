@@ -83,6 +83,7 @@ class SmsSender:
         self._helpline = helpline
         self._api = api
         self._counts = counts
+        self._status_url = status_url(helpline)
 
     async def send(self, address: Address, replies: Sequence[Reply]) -> bool:
         """Send ``replies`` as SMS; False if the person opted out or the carrier refused."""
@@ -100,7 +101,7 @@ class SmsSender:
         self._counts.bodies(bodies, language)
         for body in bodies:
             sent = await self._api.send(
-                to=address.value, body=body, status_callback=status_url(self._helpline)
+                to=address.value, body=body, status_callback=self._status_url
             )
             if sent.failure is not None:
                 metrics.delivery_failed(Channel.SMS, _REASONS[sent.failure])

@@ -26,9 +26,10 @@ from bot import faults, metrics
 from bot.channels import openapi
 from bot.channels.telegram_handler import UpdateHandler
 from bot.channels.telegram_ids import purge_chat_ids
+from bot.channels.telegram_quota import SharedQuota
 from bot.channels.telegram_sender import SendLimits, TelegramSender
 from bot.channels.telegram_shape import read_update
-from bot.helpline import Helpline
+from bot.helpline import Helpline, claims_namespace
 from bot.i18n import Catalogue, catalogue, languages
 from bot.settings import Settings
 from bot.types import Channel
@@ -57,6 +58,7 @@ class TelegramChannel:
         self._application: TelegramApplication | None = None
         self._handler: UpdateHandler | None = None
         self._polling: asyncio.Task[None] | None = None
+        self._quota: SharedQuota | None = None
         self._starting = asyncio.Lock()
 
     def router(self) -> APIRouter:
@@ -77,7 +79,10 @@ class TelegramChannel:
         if not self._settings.telegram_enabled:
             return
         self._application = build_application(self._settings)
-        sender = TelegramSender(self._application.bot, self._helpline, self._limits)
+        self._quota = shared_quota(self._settings, self._limits)
+        sender = TelegramSender(
+            self._application.bot, self._helpline, self._limits, shared=self._quota
+        )
         self._helpline.senders.register(Channel.TELEGRAM, sender)
         self._handler = UpdateHandler(self._helpline, sender)
         await self._ready()
@@ -99,6 +104,9 @@ class TelegramChannel:
             # If getMe never succeeded the application was never initialised, but the
             # bot's HTTP clients were opened: close them too (a no-op otherwise).
             await application.bot.shutdown()
+        if self._quota is not None:
+            await self._quota.close()
+            self._quota = None
 
     async def webhook(self, request: Request) -> Response:
         """Take one update from Telegram: check the secret token, then answer it."""
@@ -197,6 +205,17 @@ class TelegramChannel:
                         update.update_id,
                         type(error).__name__,
                     )
+
+
+def shared_quota(settings: Settings, limits: SendLimits) -> SharedQuota | None:
+    """The bot-wide limit shared through Redis by the workers of one help line, if any."""
+    if not settings.redis_url:
+        return None
+    return SharedQuota(
+        settings.redis_url,
+        namespace=claims_namespace(settings),
+        per_second=limits.overall,
+    )
 
 
 def build_application(settings: Settings) -> TelegramApplication:

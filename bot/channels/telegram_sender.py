@@ -1,6 +1,7 @@
 """Sending to Telegram within its limits, and wiping a chat.
 
-Telegram allows about one message per second in a chat and thirty per second in all;
+Telegram allows about one message per second in a chat and thirty per second in all
+(shared by every worker through Redis when it is configured: ``telegram_quota``);
 it answers 429 with ``retry_after`` when a bot goes faster, and 403 when the person has
 blocked the bot. Every reply is sent after the engine saved the person's place, so a
 failure here costs at most that reply, never the conversation.
@@ -25,6 +26,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels import telegram_ids
+from bot.channels.telegram_quota import SharedQuota
 from bot.delivery import DeliveryError
 from bot.helpline import Helpline
 from bot.types import Address, Button, Channel, Reply
@@ -55,11 +57,21 @@ class SendLimits:
 
 
 class RateLimiter:
-    """Space out calls: a small burst, then the steady rate (per chat and overall)."""
+    """Space out calls: a small burst, then the steady rate (per chat and overall).
 
-    def __init__(self, limits: SendLimits, clock: Callable[[], float] = time.monotonic) -> None:
+    With a ``SharedQuota`` (Redis configured) the overall limit is the bot's, counted
+    across every worker; the per-chat spacing stays in this process."""
+
+    def __init__(
+        self,
+        limits: SendLimits,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        shared: SharedQuota | None = None,
+    ) -> None:
         self._limits = limits
         self._clock = clock
+        self._shared = shared
         self._chats: dict[int, float] = {}
         self._overall = 0.0
 
@@ -70,11 +82,16 @@ class RateLimiter:
         chat_at = self._chats.get(chat_id, now)
         delay = self._reserve(chat_at, now, limits.per_chat, limits.chat_burst)
         self._chats[chat_id] = max(chat_at, now) + 1 / limits.per_chat
+        self._forget_idle(now)
+        if self._shared is not None:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await self._shared.take()
+            return
         overall_delay = self._reserve(
             self._overall, now + delay, limits.overall, limits.overall_burst
         )
         self._overall = max(self._overall, now + delay) + 1 / limits.overall
-        self._forget_idle(now)
         if delay + overall_delay > 0:
             await asyncio.sleep(delay + overall_delay)
 
@@ -96,10 +113,17 @@ class Blocked(Exception):
 class TelegramSender:
     """Deliver replies to chats; keep the ids so a person can wipe the chat later."""
 
-    def __init__(self, bot: Bot, helpline: Helpline, limits: SendLimits) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        helpline: Helpline,
+        limits: SendLimits,
+        *,
+        shared: SharedQuota | None = None,
+    ) -> None:
         self.bot = bot
         self._helpline = helpline
-        self._limiter = RateLimiter(limits)
+        self._limiter = RateLimiter(limits, shared=shared)
         self.blocked = 0
         """How many deliveries stopped because a person had blocked the bot."""
 

@@ -38,7 +38,6 @@ RETRY_DELAYS: tuple[float, ...] = (0.5, 2.0)
 A send is retried only when Twilio surely did not take it (a 5xx, a 429, a refused
 connection): after a time-out or a connection lost mid-request the message may have
 been created, and a second ``messages.create`` would text the person twice."""
-DRAIN_TIMEOUT = 5.0
 
 OPTED_OUT = 21610
 INVALID_NUMBER = frozenset({21211, 21614, 21612, 21408, 21617})
@@ -106,7 +105,6 @@ class TwilioApi:
         self._retry_delays = tuple(retry_delays)
         self._client: Any = None
         self._http: _TwilioHttp | None = None
-        self._deletions: set[asyncio.Task[None]] = set()
 
     def _ensure_client(self) -> Any:
         if self._client is None:
@@ -156,42 +154,20 @@ class TwilioApi:
         return str(getattr(result, "status", "unknown"))
 
     async def delete(self, sid: str) -> bool:
-        """Delete one message record (and its media) at Twilio; True once it is gone."""
+        """Delete one message record (and its media) at Twilio, one attempt; True once gone.
+
+        Retrying is the caller's: ``bot.channels.carrier_cleanup`` paces and repeats it."""
 
         async def remove() -> Any:
             return await self._ensure_client().messages(sid).delete_async()
 
-        _, failure = await self._attempt("delete", remove, missing_ok=True)
+        _, failure = await self._attempt("delete", remove, missing_ok=True, retry=False)
         if failure is None:
             self._count("sms.deleted")
             return True
-        log.warning("twilio delete failed sid=%s reason=%s", sid, failure)
         return False
 
-    def delete_later(self, sid: str) -> None:
-        """Delete a message record in the background; the caller does not wait."""
-        task = asyncio.get_running_loop().create_task(self._delete_quietly(sid))
-        self._deletions.add(task)
-        task.add_done_callback(self._deletions.discard)
-
-    async def _delete_quietly(self, sid: str) -> None:
-        try:
-            await self.delete(sid)
-        except Exception as error:
-            # A background task has no caller to tell; never let it die unseen.
-            log.error("twilio delete crashed sid=%s error=%s", sid, type(error).__name__)
-
-    async def drain(self) -> None:
-        """Wait (briefly) for background deletions still in flight."""
-        if self._deletions:
-            await asyncio.wait(set(self._deletions), timeout=DRAIN_TIMEOUT)
-
     async def close(self) -> None:
-        await self.drain()
-        for task in set(self._deletions):
-            task.cancel()
-        if self._deletions:
-            await asyncio.wait(set(self._deletions))
         if self._http is not None:
             await self._http.close()
         self._client = self._http = None
@@ -203,8 +179,9 @@ class TwilioApi:
         *,
         missing_ok: bool = False,
         repeatable: bool = True,
+        retry: bool = True,
     ) -> tuple[Any, Failure | None]:
-        delays = (0.0, *self._retry_delays)
+        delays = (0.0, *self._retry_delays) if retry else (0.0,)
         failure: Failure | None = None
         for attempt, delay in enumerate(delays, start=1):
             maybe_done = False

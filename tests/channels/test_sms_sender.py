@@ -224,13 +224,16 @@ async def test_a_send_that_times_out_is_not_sent_again(
     assert twilio_fake.bodies_to(NUMBER) == ["Hello"]
 
 
-async def test_a_failed_delete_is_retried_and_a_hanging_one_given_up(
+async def test_one_delete_is_one_attempt_that_says_whether_the_record_is_gone(
     line: Helpline, twilio_fake: FakeTwilio
 ) -> None:
+    # Retrying is the cleanup queue's (tests/channels/test_carrier_cleanup.py).
     api = quick_api(line, timeout=0.3)
     try:
         twilio_fake.receive("SM1")
         twilio_fake.fail("delete", status=502, times=1)
+        assert await api.delete("SM1") is False
+        assert twilio_fake.attempts["delete"] == 1
         assert await api.delete("SM1") is True
         assert twilio_fake.deleted == ["SM1"]
 

@@ -197,6 +197,31 @@ async def test_forged_unsigned_altered_and_wrong_url_requests_are_refused_and_ch
     assert "This is a help line" in replies[0]
 
 
+async def test_a_webhook_signed_over_the_url_with_its_port_is_accepted(
+    client: httpx.AsyncClient, twilio_fake: FakeTwilio
+) -> None:
+    # Twilio sometimes signs https://host:443/path; twilio's own validator accepts both.
+    person = phone(client, twilio_fake, US_NUMBER)
+    sid = inbound_sid()
+    twilio_fake.receive(sid)
+    params = person.inbound_params("hello", sid)
+    with_port = PUBLIC_URL.replace(".org", ".org:443") + SMS_PATH
+    response = await post_signed(client, SMS_PATH, params, url=with_port)
+    assert response.status_code == 200
+    assert "This is a help line" in response.text
+
+
+async def test_a_signature_that_is_not_ascii_is_refused_not_a_crash(
+    client: httpx.AsyncClient, twilio_fake: FakeTwilio
+) -> None:
+    params = phone(client, twilio_fake, US_NUMBER).inbound_params("hello", inbound_sid())
+    forged = sign(SMS_PATH, params)[:-2] + "é="
+    response = await client.post(
+        SMS_PATH, data=params, headers={"X-Twilio-Signature": forged.encode()}
+    )
+    assert response.status_code == 403
+
+
 async def test_forged_status_callback_is_refused(
     client: httpx.AsyncClient, twilio_fake: FakeTwilio
 ) -> None:

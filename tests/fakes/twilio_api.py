@@ -67,9 +67,12 @@ class FakeTwilio:
     deleted: list[str] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=lambda: {"create": 0, "delete": 0})
     messages: set[str] = field(default_factory=set)
+    """Message records that exist at the 'carrier' (inbound, TwiML and API-created)."""
     media_fetches: list[str] = field(default_factory=list)
     """Every GET of a media URL: the help line must never make one."""
-    """Message records that exist at the 'carrier' (inbound, TwiML and API-created)."""
+    delete_arrivals: list[tuple[str, float]] = field(default_factory=list)
+    """(sid, ``time.monotonic()``) of every DELETE as it reached the fake, whatever its fate."""
+    _deletes_open: threading.Event = field(default_factory=lambda: _opened(threading.Event()))
     _trouble: dict[str, list[Trouble]] = field(default_factory=lambda: {"create": [], "delete": []})
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -79,6 +82,13 @@ class FakeTwilio:
         """Answer the next ``times`` ``action`` calls ("create" or "delete") with an error."""
         with self._lock:
             self._trouble[action].append(Trouble(status=status, code=code, times=times))
+
+    def hold_deletes(self) -> None:
+        """Keep every DELETE waiting (unanswered) until ``release_deletes``."""
+        self._deletes_open.clear()
+
+    def release_deletes(self) -> None:
+        self._deletes_open.set()
 
     def hang(self, action: str, *, seconds: float, times: int = 1) -> None:
         """Hold the next ``times`` ``action`` calls for ``seconds`` before answering."""
@@ -164,9 +174,13 @@ class FakeTwilio:
 
         @api.delete(base + "/{sid}.json")
         async def delete(account: str, sid: str, request: Request) -> Response:
+            with self._lock:
+                self.delete_arrivals.append((sid, time.monotonic()))
             refused = _refuse(account, request)
             if refused is not None:
                 return refused
+            if not self._deletes_open.is_set():
+                await asyncio.to_thread(self._deletes_open.wait)
             trouble = self._next_trouble("delete")
             if trouble is not None:
                 answer = await _troubled(trouble)
@@ -186,6 +200,11 @@ class FakeTwilio:
             return Response(b"\xff\xd8", media_type="image/jpeg")
 
         return api
+
+
+def _opened(event: threading.Event) -> threading.Event:
+    event.set()
+    return event
 
 
 def _refuse(account: str, request: Request) -> Response | None:
@@ -262,6 +281,7 @@ def running_fake() -> Iterator[FakeTwilio]:
     try:
         yield fake
     finally:
+        fake.release_deletes()  # never leave a held request's thread waiting
         server.stop()
 
 
