@@ -193,6 +193,12 @@ FIGURES: tuple[Figure, ...] = (
         "growth",
         "worker RSS at {last_people:,} people, {last_tickets:,} tickets: {rss_mb_last:.0f} MB",
     ),
+    Figure(
+        "growth",
+        "answers over all steps: {errors} errors, {non_2xx} non-2xx",
+        "valid",
+        equal(True, "all 200"),
+    ),
 )
 
 

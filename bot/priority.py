@@ -13,8 +13,9 @@ So each worker schedules webhooks in two classes:
   advocate's message is on its way to a person. These start at once, and while one is
   in flight no further menu turn starts, so the loop drains and the live turn's
   database steps run without waiting;
-- **menu**: everything else on the SMS webhook. At most ``limit`` run at a time; the
-  others wait, in arrival order, before any work is done for them. None is dropped:
+- **menu**: everything else on the SMS webhook. At most ``menu_limit`` run at a time;
+  the others wait, in arrival order, before any work is done for them, and a menu turn
+  holds back for live work at most ``LIVE_FIRST_SECONDS``. None is dropped:
   each is answered when its turn comes (the webhook deadline in ``bot.limits`` still
   applies, and a 503 there makes the carrier deliver again).
 
@@ -49,8 +50,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SMS_WEBHOOK = "/webhooks/twilio/sms"
-MENU_CONCURRENCY = 8
-"""Menu turns in flight per worker: enough to keep one core and the group commit busy."""
+MENU_CONCURRENCY = 16
+"""Menu turns in flight per worker: enough to keep one core and the group commit busy,
+few enough that a live turn waits only for these to finish (HELPLINE_MENU_CONCURRENCY)."""
+LIVE_FIRST_SECONDS = 0.5
+"""The longest a menu turn holds back for live work: a stream of live chats delays menu
+traffic, it never starves it."""
 RELOAD_SECONDS = 0.25
 """The live set is reloaded at most this often, however many queue changes arrive."""
 
@@ -80,10 +85,13 @@ class Priority:
 
     @contextlib.asynccontextmanager
     async def menu(self) -> AsyncIterator[None]:
-        """Wait for a menu slot and for no live work in flight, then run."""
+        """Wait for a menu slot and for no live work in flight (within limits), then run."""
         async with self._menu:
-            while self._live:
-                await self._no_live.wait()
+            if self._live:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(LIVE_FIRST_SECONDS):
+                        while self._live:
+                            await self._no_live.wait()
             yield
 
 
