@@ -237,21 +237,34 @@ def _row(figure: Figure, result: dict[str, Any]) -> Row:
     value = lookup(result, figure.value) if figure.value else None
     try:
         text = figure.text.format_map(_Readable(result))
-    except (KeyError, TypeError, ValueError, IndexError):
-        text = f"{figure.text.split('{', 1)[0].strip()} (not measured)"
+    except (TypeError, ValueError, IndexError):
+        text = f"{figure.text.split('{', 1)[0].strip()} (unreadable)"
     if figure.target is None:
         return Row(text, "", "-")
     return Row(text, figure.target.text, "met" if figure.target.met(value) else "MISSED")
+
+
+class _Missing:
+    """A figure the scenario did not return (or could not measure): printed as ``?``."""
+
+    def __getitem__(self, _: object) -> _Missing:
+        return self
+
+    def __format__(self, _: str) -> str:
+        return "?"
+
+
+_MISSING = _Missing()
 
 
 class _Readable(dict[str, Any]):
     """A result for ``format_map``: nested latency summaries print as one short phrase."""
 
     def __getitem__(self, key: str) -> Any:
-        value = super().__getitem__(key)
+        value = self.get(key, _MISSING)
         if isinstance(value, dict):
             return _Readable(value)
-        return value
+        return _MISSING if value is None else value
 
     def __format__(self, spec: str) -> str:
         if {"p50_ms", "p99_ms", "max_ms", "n"} <= self.keys():
