@@ -1,6 +1,6 @@
 """The benchmark runner: every scenario on every backend, a printed table and a JSON file.
 
-``python -m bench`` runs it all (about ten minutes); ``--quick`` is a smoke run;
+``python -m bench`` runs it all (about twelve minutes); ``--quick`` is a smoke run;
 ``--only sms,queue`` and ``--backend sqlite`` narrow it down.
 """
 
