@@ -36,6 +36,9 @@ TWILIO_TOKEN = "bench-twilio-auth-token-0123456789"
 TELEGRAM_TOKEN = "123456:bench-telegram-token-abcdefghij"
 TELEGRAM_SECRET = "bench-telegram-webhook-secret"
 SECRET_KEY = "bench-secret-key-" + "0123456789abcdef" * 3
+SETTINGS: dict[str, str] = {}
+"""Help-line settings for every server of this run (``python -m bench --set KEY=VALUE``),
+to compare a setting's two values back to back; the caller's own HELPLINE_* are ignored."""
 
 
 def free_port() -> int:
@@ -118,6 +121,7 @@ def helpline_env(
         )
     if backend.redis_url:
         env["HELPLINE_REDIS_URL"] = backend.redis_url
+    env.update(SETTINGS)
     return env
 
 

@@ -1,6 +1,6 @@
 """The benchmark runner: every scenario on every backend, a printed table and a JSON file.
 
-``python -m bench`` runs it all (about ten minutes); ``--quick`` is a smoke run;
+``python -m bench`` runs it all (about twelve minutes); ``--quick`` is a smoke run;
 ``--only sms,queue`` and ``--backend sqlite`` narrow it down.
 """
 
@@ -25,7 +25,7 @@ Scenario = Callable[[env.Backend, Options], dict[str, Any]]
 
 
 def scenarios() -> dict[str, Scenario]:
-    from bench.scenarios import memory, queue, relay, signin, sms, telegram
+    from bench.scenarios import growth, memory, queue, relay, signin, sms, telegram
 
     return {
         "sms": sms.run,
@@ -34,6 +34,7 @@ def scenarios() -> dict[str, Scenario]:
         "memory": memory.run,
         "queue": queue.run,
         "signin": signin.run,
+        "growth": growth.run,
     }
 
 
@@ -44,7 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--backend", choices=("all", "sqlite", "postgres"), default="all", help="storage to run on"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="HELPLINE_X=VALUE",
+        help="a help-line setting for every server of the run (repeatable)",
+    )
     args = parser.parse_args(argv)
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if not key.startswith("HELPLINE_") or not value:
+            parser.error(f"--set takes HELPLINE_NAME=VALUE, not {item!r}")
+        env.SETTINGS[key] = value
     logging.basicConfig(level=logging.WARNING)
     options = Options.for_run(quick=args.quick)
     available = scenarios()
@@ -63,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": env.machine(),
         "quick": options.quick,
+        "settings": dict(env.SETTINGS),
         "generator": _guarded(functools.partial(report.generator_ceiling, options)),
         "scenarios": {},
     }

@@ -19,6 +19,7 @@ from bot.console import routes as console
 from bot.console import supervisor
 from bot.helpline import Helpline, build_helpline
 from bot.limits import BodyLimits, WebhookDeadline
+from bot.priority import LiveChats, PriorityGate
 from bot.settings import Settings
 from bot.tasks import Housekeeping
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
     helpline = helpline or build_helpline(settings)
     housekeeping = Housekeeping(helpline)
     channels: list[ChannelAdapter] = [sms.SmsChannel(helpline), telegram.TelegramChannel(helpline)]
+    live_chats = LiveChats(helpline.sessions, helpline.relay)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -37,6 +39,7 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
             await helpline.start()
             for channel in channels:
                 await channel.start()
+            await live_chats.start()
         except Exception as error:
             # The server's own report would quote the message (SQL and its parameters).
             log.error("start-up failed error=%s", type(error).__name__)
@@ -46,6 +49,7 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
             yield
         finally:
             await _quietly("housekeeping", housekeeping.stop())
+            await _quietly("live chats", live_chats.stop())
             for channel in reversed(channels):
                 await _quietly("channel", channel.stop())
             await _quietly("help line", helpline.stop())
@@ -58,6 +62,11 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
         openapi_url="/openapi.json" if settings.is_demo else None,
     )
     app.state.helpline = helpline
+    app.state.live_chats = live_chats
+    # Innermost: a webhook waiting for its turn is counted in the request's time.
+    app.add_middleware(
+        PriorityGate, priority=helpline.priority, live=live_chats, engine=helpline.engine
+    )
     app.add_middleware(metrics.RequestMetrics)
     # Outside the metrics: a body refused unread costs the app nothing at all.
     app.add_middleware(BodyLimits)

@@ -21,6 +21,7 @@ from bot.delivery import Senders
 from bot.engine import Clock, Engine
 from bot.hotlines import directory
 from bot.models import utcnow
+from bot.priority import Priority
 from bot.queue import Queue
 from bot.relay import InProcessRelay, Relay
 from bot.settings import Settings
@@ -41,6 +42,8 @@ class Helpline:
     counts: Counts
     clock: Clock
     claims: DeliveryClaims
+    priority: Priority
+    """Live chats before menu traffic, in this worker (see bot/priority.py)."""
 
     def sealer(self, purpose: str) -> Sealer:
         return Sealer.from_secret(self.settings.secret_key.get_secret_value(), purpose)
@@ -74,7 +77,9 @@ def build_helpline(
     sessions = session_factory(db)
     relay = relay or build_relay(settings)
     senders = Senders()
+    priority = Priority(menu_limit=settings.menu_concurrency)
     queue = Queue(
+        priority=priority,
         sessions=sessions,
         relay=relay,
         senders=senders,
@@ -118,6 +123,7 @@ def build_helpline(
         counts=counts,
         clock=clock,
         claims=claims,
+        priority=priority,
     )
 
 

@@ -28,6 +28,7 @@ from bot.delivery import Senders
 from bot.held_messages import HOLD_SECONDS, HeldMessages
 from bot.i18n import catalogue
 from bot.models import Advocate, Contact, Ticket, utcnow
+from bot.priority import Priority
 from bot.public_alias import new_public_alias
 from bot.relay import (
     QUEUE_TOPIC,
@@ -114,7 +115,9 @@ class Queue:
         address_sealer: Sealer,
         hold: dt.timedelta,
         clock: Callable[[], dt.datetime] = utcnow,
+        priority: Priority | None = None,
     ) -> None:
+        self._priority = priority or Priority()
         self._clock = clock
         self._sessions = sessions
         self._relay = relay
@@ -293,14 +296,15 @@ class Queue:
         return ticket
 
     async def send_to_person(self, *, ticket_id: int, advocate_id: int, text: str) -> bool:
-        """Deliver an advocate's message to the person. Never stored."""
-        async with self._sessions() as session:
-            ticket = await self._own_open_ticket(session, ticket_id, advocate_id)
-        address = self.open_address(ticket)
-        if address is None:
-            raise TicketError("ticket has no reply address")
-        direction = catalogue(ticket.language).language.direction
-        delivered = await self._senders.send(address, [Reply(text=text, direction=direction)])
+        """Deliver an advocate's message to the person, before menu traffic. Never stored."""
+        async with self._priority.live():
+            async with self._sessions() as session:
+                ticket = await self._own_open_ticket(session, ticket_id, advocate_id)
+            address = self.open_address(ticket)
+            if address is None:
+                raise TicketError("ticket has no reply address")
+            direction = catalogue(ticket.language).language.direction
+            delivered = await self._senders.send(address, [Reply(text=text, direction=direction)])
         await self._relay.publish(
             ticket_topic(ticket_id), Delivery(ok=delivered, advocate=advocate_id).event()
         )

@@ -221,6 +221,10 @@ class Subscription:
     async def get(self) -> Event:
         return await self._events.get()
 
+    def empty(self) -> bool:
+        """True when no event is waiting to be read."""
+        return self._events.empty()
+
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._iterate()
 

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         180, alias="HELPLINE_QUEUE_UPDATE_INTERVAL_SECONDS", ge=0
     )
 
+    menu_concurrency: int = Field(16, alias="HELPLINE_MENU_CONCURRENCY", ge=1, le=1000)
+    """SMS menu turns one worker runs at once; live chats never wait for them."""
+
     retention_person_hours: int = Field(24, alias="HELPLINE_RETENTION_PERSON_HOURS", ge=1)
     retention_ticket_days: int = Field(30, alias="HELPLINE_RETENTION_TICKET_DAYS", ge=1)
     retention_audit_days: int = Field(90, alias="HELPLINE_RETENTION_AUDIT_DAYS", ge=1)

@@ -53,3 +53,10 @@ def test_the_helpline_setting_wins_over_the_hosts_variable(monkeypatch: pytest.M
     monkeypatch.setenv("HELPLINE_DATABASE_URL", "sqlite+aiosqlite:///./x.db")
     monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example:5432/helpline")
     assert Settings(HELPLINE_MODE="test").database_url == "sqlite+aiosqlite:///./x.db"  # type: ignore[call-arg]
+
+
+def test_menu_concurrency_refuses_a_worker_that_would_answer_no_menu_text() -> None:
+    with pytest.raises(ValueError, match="HELPLINE_MENU_CONCURRENCY"):
+        Settings.model_validate({"HELPLINE_MODE": "test", "HELPLINE_MENU_CONCURRENCY": "0"})
+    settings = Settings.model_validate({"HELPLINE_MODE": "test", "HELPLINE_MENU_CONCURRENCY": "3"})
+    assert settings.menu_concurrency == 3

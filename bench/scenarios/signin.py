@@ -32,8 +32,6 @@ from bench.options import Options
 from bench.traffic import SMS_PATH, write_sms_requests
 
 PARALLEL = 64
-TARGET_P99_RATIO = 2.0
-TARGET_RSS_DELTA_MB = 100.0
 SIGNATURE = "X-Twilio-Signature"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -145,6 +143,5 @@ def run(backend: Backend, options: Options) -> dict[str, Any]:
         "rss_flooded_mb": round(rss_flooded, 1),
         "rss_delta_mb": round(delta, 1),
         "signin_statuses": {str(code): n for code, n in sorted(flood.statuses.items())},
-        "p99_target_met": valid and 0 < ratio <= TARGET_P99_RATIO,
-        "memory_target_met": delta <= TARGET_RSS_DELTA_MB,
+        "valid": valid,
     }

@@ -23,8 +23,6 @@ from bench.env import (
 from bench.options import Options
 from bench.traffic import SMS_PATH, Message, sms_form, write_sms_requests
 
-TARGET_THROUGHPUT = 0.5
-TARGET_P99 = 4.0
 SIGNATURE = "X-Twilio-Signature"
 
 
@@ -81,8 +79,7 @@ def run(backend: Backend, options: Options) -> dict[str, Any]:
         "helpline": helpline.as_dict(),
         "throughput_ratio": round(ratio, 3),
         "p99_ratio": round(p99_ratio, 2),
-        "throughput_target_met": valid and ratio >= TARGET_THROUGHPUT,
-        "p99_target_met": valid and 0 < p99_ratio < TARGET_P99,
+        "valid": valid,
         "requests_ran_out": helpline.requests >= count,
         "sanity": checks,
         "carrier_calls": carrier_calls,

@@ -23,8 +23,6 @@ from bench.env import (
 from bench.options import Options
 from bench.traffic import TELEGRAM_PATH, write_telegram_requests
 
-TARGET_THROUGHPUT = 0.4
-
 
 def run(backend: Backend, options: Options) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="helpline-bench-tg-") as work:
@@ -37,14 +35,13 @@ def run(backend: Backend, options: Options) -> dict[str, Any]:
         finally:
             backend.drop()
     ratio = line["rps"] / bare["rps"] if bare["rps"] else 0.0
-    valid = not line["errors"] and not line["non_2xx"]
     return {
         "requests_prepared": count,
         "bare": bare,
         "helpline": line,
         "throughput_ratio": round(ratio, 3),
         "p99_ratio": round(line["p99_ms"] / bare["p99_ms"], 2) if bare["p99_ms"] else 0.0,
-        "throughput_target_met": valid and ratio >= TARGET_THROUGHPUT,
+        "valid": not line["errors"] and not line["non_2xx"],
         "latency": "post of the update to the first sendMessage reaching the fake Bot API",
     }
 
