@@ -37,7 +37,8 @@ from bot.console.board_frames import (
 from bot.console.words import Words
 from bot.helpline import Helpline
 from bot.models import Advocate, Ticket
-from bot.queue import QueueEntry, TicketError
+from bot.queue import TicketError
+from bot.queue_listing import QueueEntry
 from bot.relay import QUEUE_TOPIC, Subscription
 from bot.states import TicketStatus
 

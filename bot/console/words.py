@@ -220,6 +220,9 @@ INBOX_PHRASES = (
     "inbox.f.waiting",
     "inbox.f.waiting_count",
     "inbox.f.yours_again",
+    "inbox.f.language_count",
+    "inbox.f.language_count_urgent",
+    "inbox.f.showing",
 )
 """Sentences the inbox's script writes (console.js), sent to the page in the advocate's language."""
 
