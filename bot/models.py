@@ -74,7 +74,7 @@ class Ticket(SQLModel, table=True):
             postgresql_where=text("status != 'closed'"),
         ),
         # The line in the console's order, read a page at a time (migration 0004_queue_pages).
-        Index("ix_ticket_line", "status", "urgent", "created_at", "id"),
+        Index("ix_ticket_line", "status", "urgent", "created_at", "id", "language"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

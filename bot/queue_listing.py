@@ -4,8 +4,9 @@ The waiting line is ordered as the inbox shows it: the languages the advocate sp
 first, then urgent before not, then the longest wait (ties broken by ticket id). A page
 ends at a ``PageKey``; the next page starts strictly after it (keyset paging, not an
 offset), so a ticket claimed or added between two pages never shifts one out of sight
-or shows one twice. Each page is read by index ``ix_ticket_line`` (status, urgent,
-created_at, id) in at most four short range scans.
+or shows one twice. Each page is read from index ``ix_ticket_line`` (status, urgent,
+created_at, id, language) in at most four short range scans; the totals by language
+and urgency are counted from the same index.
 """
 
 from __future__ import annotations

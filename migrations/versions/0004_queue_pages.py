@@ -2,7 +2,9 @@
 
 One index in the console's order (status, then urgent, then waiting time, then id)
 so a screenful of the line, and the next one after it, is a short index range scan
-rather than a sort of every waiting ticket.
+rather than a sort of every waiting ticket. The language at its end lets a page skip
+the languages it does not want, and the totals by language and urgency be counted,
+from the index alone.
 
 Revision ID: 0004_queue_pages
 Revises: 0003_supervisor
@@ -19,7 +21,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_ticket_line", "ticket", ["status", "urgent", "created_at", "id"])
+    op.create_index(
+        "ix_ticket_line", "ticket", ["status", "urgent", "created_at", "id", "language"]
+    )
 
 
 def downgrade() -> None:
