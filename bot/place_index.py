@@ -134,8 +134,10 @@ def fingerprint() -> str:
 
 def cache_dir() -> Path:
     """The user's cache directory (XDG), or the temporary directory where it is not writable."""
-    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    for base in (Path(home), Path(tempfile.gettempdir())):
+    bases = [Path(tempfile.gettempdir())]
+    with contextlib.suppress(RuntimeError):  # no home directory at all
+        bases.insert(0, Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"))
+    for base in bases:
         folder = base / "helpline"
         with contextlib.suppress(OSError):
             folder.mkdir(parents=True, exist_ok=True)
@@ -148,15 +150,20 @@ def index_path() -> Path:
     return cache_dir() / f"places-{fingerprint()}.sqlite3"
 
 
-@cache
-def places() -> Places:
-    """The index, built on first use (in a child process) when this machine has none yet."""
+def ensure_built() -> Path:
+    """The index's path, building it (in a child process) when this machine has none yet."""
     path = index_path()
     if not path.exists():
         with _locked(path.with_suffix(".lock")):
             if not path.exists():
                 _build_elsewhere(path)
-    return Places(path)
+    return path
+
+
+@cache
+def places() -> Places:
+    """The index, opened on first use."""
+    return Places(ensure_built())
 
 
 @contextlib.contextmanager
