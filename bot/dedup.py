@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
-from redis.asyncio import Redis
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +35,14 @@ class DeliveryClaims:
     """``claim(id)`` is True for exactly one caller among all workers (while it lasts)."""
 
     def __init__(self, redis_url: str | None, *, namespace: str) -> None:
-        self._redis: Redis | None = (
-            Redis.from_url(redis_url, socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT)
-            if redis_url
-            else None
-        )
+        self._redis: Redis | None = None
+        if redis_url:
+            # Imported only with Redis configured: redis-py costs a lone worker ~6 MB.
+            from redis.asyncio import Redis
+
+            self._redis = Redis.from_url(
+                redis_url, socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT
+            )
         self._prefix = f"{namespace}:claim:"
 
     async def claim(self, message_key: str) -> bool:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import cast
 
 from fastapi import FastAPI
-from redis import exceptions as redis_errors
 from sqlalchemy import exc as sa_errors
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
@@ -37,13 +37,23 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
     sa_errors.DBAPIError,  # OperationalError and InterfaceError are DBAPIErrors
     sa_errors.TimeoutError,  # the connection pool waited in vain
 )
-REDIS_ERRORS: tuple[type[Exception], ...] = (
-    redis_errors.ConnectionError,
-    redis_errors.TimeoutError,
-)
 NETWORK_ERRORS: tuple[type[Exception], ...] = (OSError,)  # ConnectionError, TimeoutError too
-SERVICE_ERRORS = (*DATABASE_ERRORS, *REDIS_ERRORS, *NETWORK_ERRORS)
-"""A backing service is out of reach: the request can succeed later, so answer 503."""
+
+
+def redis_errors() -> tuple[type[Exception], ...]:
+    """Redis's "out of reach" errors, once redis-py is loaded (only with Redis configured).
+
+    A worker without Redis never imports redis-py (~6 MB), and then cannot meet its errors.
+    """
+    module = sys.modules.get("redis.exceptions")
+    if module is None:
+        return ()
+    return (module.ConnectionError, module.TimeoutError)
+
+
+def service_errors() -> tuple[type[Exception], ...]:
+    """A backing service is out of reach: the request can succeed later, so answer 503."""
+    return (*DATABASE_ERRORS, *redis_errors(), *NETWORK_ERRORS)
 
 
 def install(app: FastAPI) -> None:
@@ -51,7 +61,8 @@ def install(app: FastAPI) -> None:
     # Starlette calls one handler for HTTP and WebSocket alike; its annotation
     # names one or the other, so the honest signature needs a cast.
     handler = cast("Callable[[Request, Exception], Awaitable[Response]]", unavailable)
-    for error in SERVICE_ERRORS:
+    # The app factory builds the help line (and its Redis clients, if any) first.
+    for error in service_errors():
         app.add_exception_handler(error, handler)
 
 
@@ -59,7 +70,7 @@ def service_of(error: Exception) -> str:
     """Which backing service failed; a bare socket error is placed by where it was raised."""
     if isinstance(error, DATABASE_ERRORS):
         return "database"
-    if isinstance(error, REDIS_ERRORS):
+    if isinstance(error, redis_errors()):
         return "redis"
     # asyncpg refuses a connection with a plain OSError that SQLAlchemy passes through.
     frames = traceback.extract_tb(error.__traceback__)

@@ -48,7 +48,7 @@ class Language:
 
     @property
     def native_name(self) -> str:
-        name = self.name or Locale.parse(self.code).get_display_name(self.code) or self.code
+        name = self.name or display_name(self.code) or self.code
         return name[:1].upper() + name[1:]
 
     @property
@@ -157,7 +157,23 @@ def _isolate_numbers(value: str) -> str:
 
 @cache
 def _direction(language: str) -> str:
+    from bot.place_index import locale_word  # it reads this module's language list
+
+    indexed = locale_word("direction", language)
+    if indexed is not None:
+        return indexed
     return "rtl" if Locale.parse(language).text_direction == "rtl" else "ltr"
+
+
+@cache
+def display_name(language: str) -> str:
+    """A language's name in itself, from the index (Babel's locale data costs ~1 MB each)."""
+    from bot.place_index import locale_word
+
+    indexed = locale_word("display_name", language)
+    if indexed is not None:
+        return indexed
+    return Locale.parse(language).get_display_name(language) or ""
 
 
 @cache
@@ -165,11 +181,12 @@ def _country_name(language: str, country: str) -> str:
     own = content_country_names().get(language, {}).get(country)
     if own is not None:
         return own
-    territories = (
-        Locale.parse(language).territories
-        or Locale.parse(_CLDR_FALLBACK.get(language, DEFAULT_LANGUAGE)).territories
+    from bot.place_index import territory_names  # it reads this module's language list
+
+    territories = territory_names(language) or territory_names(
+        _CLDR_FALLBACK.get(language, DEFAULT_LANGUAGE)
     )
-    return str(territories.get(country, country))
+    return territories.get(country, country)
 
 
 _CLDR_FALLBACK = {"ht": "fr"}

@@ -73,6 +73,8 @@ class Ticket(SQLModel, table=True):
             sqlite_where=text("status != 'closed'"),
             postgresql_where=text("status != 'closed'"),
         ),
+        # The line in the console's order, read a page at a time (migration 0005_queue_pages).
+        Index("ix_ticket_line", "status", "urgent", "created_at", "id", "language"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

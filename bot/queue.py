@@ -13,12 +13,11 @@ import logging
 import math
 import secrets
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement
-from sqlalchemy import select as sa_select
 from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,6 +29,19 @@ from bot.i18n import catalogue
 from bot.models import Advocate, Contact, Ticket, utcnow
 from bot.priority import Priority
 from bot.public_alias import new_public_alias
+from bot.queue_listing import (
+    PAGE_SIZE,
+    PageKey,
+    QueueEntry,
+    WaitingGroup,
+    WaitingPage,
+    arrived_since,
+    open_chats,
+    open_entries,
+    open_entry,
+    waiting_page,
+    waiting_summary,
+)
 from bot.relay import (
     QUEUE_TOPIC,
     Ack,
@@ -88,21 +100,6 @@ class Place:
     wait_minutes: int
     advocates_online: int
     speakers_online: int
-
-
-@dataclass(frozen=True, slots=True)
-class QueueEntry:
-    """What the console shows for a ticket: metadata only."""
-
-    id: int
-    public_alias: str
-    channel: str
-    language: str
-    country: str
-    urgent: bool
-    status: TicketStatus
-    created_at: dt.datetime
-    advocate_id: int | None
 
 
 class Queue:
@@ -477,48 +474,33 @@ class Queue:
         await self.announce()
 
     async def entries(self, *, include_active: bool = True) -> list[QueueEntry]:
-        """Open tickets, urgent first, then oldest first."""
-        statuses = (
-            [TicketStatus.WAITING, TicketStatus.ACTIVE]
-            if include_active
-            else [TicketStatus.WAITING]
-        )
-        # Only the columns shown: building full ORM objects cost four times as much.
-        columns = tuple(
-            col(column)
-            for column in (
-                Ticket.id,
-                Ticket.public_alias,
-                Ticket.channel,
-                Ticket.language,
-                Ticket.country,
-                Ticket.urgent,
-                Ticket.status,
-                Ticket.created_at,
-                Ticket.advocate_id,
-            )
-        )
-        async with self._sessions() as session:
-            connection = await session.connection()
-            rows = await connection.execute(
-                sa_select(*columns)
-                .where(col(Ticket.status).in_(statuses))
-                .order_by(col(Ticket.urgent).desc(), col(Ticket.created_at))
-            )
-            return [
-                QueueEntry(
-                    id=row.id or 0,
-                    public_alias=row.public_alias,
-                    channel=row.channel,
-                    language=row.language,
-                    country=row.country,
-                    urgent=row.urgent,
-                    status=TicketStatus(row.status),
-                    created_at=row.created_at,
-                    advocate_id=row.advocate_id,
-                )
-                for row in rows.all()
-            ]
+        """Every open ticket, urgent first, then oldest first: the whole line at once.
+
+        The console reads a page at a time instead (``waiting_page``).
+        """
+        return await open_entries(self._sessions, include_active=include_active)
+
+    async def waiting_page(
+        self,
+        *,
+        spoken: Collection[str] = (),
+        size: int = PAGE_SIZE,
+        after: PageKey | None = None,
+    ) -> WaitingPage:
+        """A screenful of the waiting line in inbox order (see bot/queue_listing.py)."""
+        return await waiting_page(self._sessions, spoken=spoken, size=size, after=after)
+
+    async def waiting_summary(self) -> list[WaitingGroup]:
+        return await waiting_summary(self._sessions)
+
+    async def open_chats(self, *, advocate_id: int | None = None) -> list[QueueEntry]:
+        return await open_chats(self._sessions, advocate_id=advocate_id)
+
+    async def entry(self, ticket_id: int) -> QueueEntry | None:
+        return await open_entry(self._sessions, ticket_id)
+
+    async def arrived_since(self, newest: int | None) -> tuple[list[QueueEntry], int]:
+        return await arrived_since(self._sessions, newest)
 
     async def discreet(self, ticket_id: int) -> bool:
         """Whether the person on this ticket asked for discreet wording."""

@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from babel import Locale
-
 from bot.conversation import Conversation, Option, Router
 from bot.directory.cards import render_card
 from bot.directory.gazetteer import Place, place_not_found, resolve, takes_zip_codes
 from bot.directory.needs import Need
 from bot.directory.search import ServiceCard, language_matches, search_all
-from bot.i18n import normalise
+from bot.i18n import display_name, normalise
 from bot.payloads import Payload, Topic
 from bot.states import State
 from bot.types import Channel
@@ -155,7 +153,7 @@ async def typed_place(conversation: Conversation) -> bool:
         )
         return True
     if other_language and page == 0:
-        language = Locale.parse(contact.language).get_display_name(contact.language) or ""
+        language = display_name(contact.language)
         conversation.say("referrals.results.other_language", place=place.name, language=language)
     elif page == 0:
         conversation.say(f"referrals.found.{which}", place=place.name)

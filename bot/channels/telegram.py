@@ -125,7 +125,7 @@ class TelegramChannel:
             return self._drop("unreadable", data["update_id"])
         try:
             await self._handler.handle(update)
-        except faults.SERVICE_ERRORS:
+        except faults.service_errors():
             raise  # bot.faults answers 503 with Retry-After; Telegram redelivers
         except Exception as error:
             # A redelivery would fail the same way and hold back the updates behind it.

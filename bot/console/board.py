@@ -16,6 +16,7 @@ import hmac
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from fastapi import WebSocket, WebSocketDisconnect
 from sqlmodel import select
@@ -37,7 +38,8 @@ from bot.console.board_frames import (
 from bot.console.words import Words
 from bot.helpline import Helpline
 from bot.models import Advocate, Ticket
-from bot.queue import QueueEntry, TicketError
+from bot.queue import TicketError
+from bot.queue_listing import QueueEntry, WaitingGroup
 from bot.relay import QUEUE_TOPIC, Subscription
 from bot.states import TicketStatus
 
@@ -74,16 +76,15 @@ class Refs:
 
 
 def build_board(
-    entries: Sequence[QueueEntry],
+    line: Line,
     advocates: Sequence[Advocate],
     now: dt.datetime,
     refs: Refs,
     long_chat: dt.timedelta,
     claimed: dict[int, dt.datetime] | None = None,
 ) -> Board:
-    """Every live figure, from the open tickets and the advocates: metadata only."""
-    waiting = [e for e in entries if e.status == TicketStatus.WAITING]
-    active = [e for e in entries if e.status == TicketStatus.ACTIVE]
+    """Every live figure, from the line's totals, its urgent people and the open chats."""
+    active = line.chats
 
     def seconds(since: dt.datetime) -> int:
         return max(0, int((now - _aware(since)).total_seconds()))
@@ -92,9 +93,6 @@ def build_board(
         """A chat is timed from its claim (from the request where the claim time is unknown)."""
         return (claimed or {}).get(entry.id) or entry.created_at
 
-    groups: defaultdict[tuple[str, bool], list[int]] = defaultdict(list)
-    for entry in waiting:
-        groups[(entry.language, entry.urgent)].append(seconds(entry.created_at))
     names = {a.id: a.name for a in advocates}
     load: defaultdict[int, int] = defaultdict(int)
     for entry in active:
@@ -119,13 +117,16 @@ def build_board(
     )
     return Board(
         waiting=[
-            Waiting(language=language, urgent=urgent, count=len(waits), longest_seconds=max(waits))
-            for (language, urgent), waits in sorted(
-                groups.items(), key=lambda g: (not g[0][1], g[0][0])
+            Waiting(
+                language=group.language,
+                urgent=group.urgent,
+                count=group.count,
+                longest_seconds=seconds(group.oldest),
             )
+            for group in line.summary
         ],
-        waiting_total=len(waiting),
-        longest_seconds=max((seconds(e.created_at) for e in waiting), default=0),
+        waiting_total=sum(group.count for group in line.summary),
+        longest_seconds=max((seconds(group.oldest) for group in line.summary), default=0),
         urgent=[
             UrgentTicket(
                 ticket=refs.ref(e.id),
@@ -133,8 +134,7 @@ def build_board(
                 language=e.language,
                 waiting_seconds=seconds(e.created_at),
             )
-            for e in waiting
-            if e.urgent
+            for e in line.urgent
         ],
         chats=chats,
         online=[
@@ -150,6 +150,26 @@ def build_board(
         ],
         long_chat_minutes=int(long_chat.total_seconds() // 60),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """What the board shows of the line: totals by aggregate, the urgent people, the chats."""
+
+    summary: list[WaitingGroup]
+    urgent: list[QueueEntry]
+    chats: list[QueueEntry]
+
+
+async def read_line(helpline: Helpline) -> Line:
+    """The board's reads: never every waiting ticket, only the urgent ones by name."""
+    queue = helpline.queue
+    summary = await queue.waiting_summary()
+    urgent = sum(group.count for group in summary if group.urgent)
+    # With no languages preferred the line starts with every urgent person.
+    page = await queue.waiting_page(size=urgent) if urgent else None
+    named = [entry for entry in page.entries if entry.urgent] if page else []
+    return Line(summary, named, await queue.open_chats())
 
 
 async def claim_times(helpline: Helpline) -> dict[int, dt.datetime]:
@@ -211,11 +231,11 @@ class SupervisorSocket:
             await self.socket.send_text(text)
 
     async def push(self) -> None:
-        entries = await self.helpline.queue.entries()
+        line = await read_line(self.helpline)
         advocates = [a for a in await list_advocates(self.helpline.sessions) if a.active]
         claimed = await claim_times(self.helpline)
         board = build_board(
-            entries, advocates, self.helpline.clock(), self._refs, self.long_chat, claimed
+            line, advocates, self.helpline.clock(), self._refs, self.long_chat, claimed
         )
         await self._send(board.model_dump_json())
 

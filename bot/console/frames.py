@@ -35,6 +35,12 @@ class Claim(_Frame):
     ticket: str
 
 
+class ShowMore(_Frame):
+    """Show the next screenful of the waiting line."""
+
+    type: Literal["more"]
+
+
 class Send(_Frame):
     type: Literal["send"]
     ticket: str
@@ -102,6 +108,7 @@ PageFrame = Annotated[
     Hello
     | Active
     | Claim
+    | ShowMore
     | Send
     | SendCanned
     | SendCard

@@ -35,6 +35,7 @@ from bot.console.frames import (
     Send,
     SendCanned,
     SendCard,
+    ShowMore,
     Transfer,
     Typing,
     parse_frame,
@@ -44,7 +45,8 @@ from bot.directory import Need, ServiceCard, render_card, resolve, search
 from bot.directory.cards import hours_text
 from bot.helpline import Helpline
 from bot.i18n import Catalogue, catalogue
-from bot.queue import OUTCOME_CODES, QueueEntry, TicketError, clean_text
+from bot.queue import OUTCOME_CODES, TicketError, clean_text
+from bot.queue_listing import PAGE_SIZE, PageKey, QueueEntry
 from bot.relay import (
     QUEUE_TOPIC,
     Ack,
@@ -60,7 +62,6 @@ from bot.relay import (
     parse_event,
     ticket_topic,
 )
-from bot.states import TicketStatus
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,11 @@ class ConsoleSocket:
             hashlib.sha256,
         ).digest()
         self._tickets: dict[str, int] = {}
+        # The waiting tickets the page shows: a screenful, more after "show more".
+        self._shown = PAGE_SIZE
+        self._waiting: list[QueueEntry] = []
+        self._next: PageKey | None = None
+        self._newest: int | None = None
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -220,23 +226,58 @@ class ConsoleSocket:
             await self._snapshot()
 
     async def _snapshot(self) -> None:
-        """Send the queue as this advocate may see it, and follow the chats that are theirs."""
-        entries = await self.helpline.queue.entries()
+        """Send the part of the queue this advocate sees, and follow the chats that are theirs.
+
+        Only the screenful the page shows is read (``self._shown`` waiting tickets, more
+        after "show more"); the totals come from one aggregate, never from reading rows.
+        """
+        queue = self.helpline.queue
+        page = await queue.waiting_page(spoken=self.staff.languages, size=self._shown)
+        self._waiting, self._next = page.entries, page.next
+        arrived, self._newest = await queue.arrived_since(self._newest)
+        chats = await self._send_queue(arrived)
+        mine = {e.id for e in chats if e.advocate_id == self.staff.id}
+        for entry in chats:
+            if entry.id in mine and entry.id not in self._followed:
+                # The database says this chat is ours: only now may its messages reach us.
+                await self._follow(entry.id)
+                self.send(await self._opened(entry))
+                await self.helpline.queue.replay(entry.id)
+        for ticket_id in list(self._followed):
+            if ticket_id not in mine:
+                self._unfollow(ticket_id)
+                self.send({"type": "ended", "ticket": self._ref(ticket_id), "reason": "gone"})
+
+    async def _show_more(self) -> None:
+        """The next screenful after the last one shown, read from where that one ended."""
+        if self._next is not None:
+            page = await self.helpline.queue.waiting_page(
+                spoken=self.staff.languages, size=PAGE_SIZE, after=self._next
+            )
+            self._waiting, self._next = [*self._waiting, *page.entries], page.next
+            self._shown = max(PAGE_SIZE, len(self._waiting))
+        await self._send_queue([])
+
+    async def _send_queue(self, arrived: list[QueueEntry]) -> list[QueueEntry]:
+        """Send the shown waiting tickets with the open chats this advocate sees; return those."""
+        queue = self.helpline.queue
+        chats = await queue.open_chats(advocate_id=None if self.staff.supervises else self.staff.id)
+        summary = await queue.waiting_summary()
         advocates = await list_advocates(self.helpline.sessions)
         names = {a.id: a.name for a in advocates}
         now = self.helpline.clock()
-        mine = {e.id for e in entries if e.advocate_id == self.staff.id}
-        visible = [
-            e
-            for e in entries
-            if self.staff.supervises or e.status == TicketStatus.WAITING or e.id in mine
-        ]
         speaks = set(self.staff.languages)
-        visible.sort(key=lambda e: (e.language not in speaks, not e.urgent, e.created_at))
+        chats.sort(key=lambda e: (e.language not in speaks, not e.urgent, e.created_at))
         self.send(
             {
                 "type": "queue",
-                "tickets": [self._ticket_json(e, now, names) for e in visible],
+                "tickets": [self._ticket_json(e, now, names) for e in [*self._waiting, *chats]],
+                "waiting": sum(group.count for group in summary),
+                "languages": [
+                    {"language": g.language, "urgent": g.urgent, "count": g.count} for g in summary
+                ],
+                "more": self._next is not None,
+                "arrived": [self._ticket_json(e, now, names) for e in arrived],
                 "advocates": [
                     {
                         "id": a.id,
@@ -249,16 +290,7 @@ class ConsoleSocket:
                 ],
             }
         )
-        for entry in entries:
-            if entry.id in mine and entry.id not in self._followed:
-                # The database says this chat is ours: only now may its messages reach us.
-                await self._follow(entry.id)
-                self.send(await self._opened(entry))
-                await self.helpline.queue.replay(entry.id)
-        for ticket_id in list(self._followed):
-            if ticket_id not in mine:
-                self._unfollow(ticket_id)
-                self.send({"type": "ended", "ticket": self._ref(ticket_id), "reason": "gone"})
+        return chats
 
     def _ref(self, ticket_id: int) -> str:
         """The opaque reference the page uses for a ticket (stable for this advocate)."""
@@ -390,6 +422,9 @@ class ConsoleSocket:
         if isinstance(message, Claim):
             await self._claim(message.ticket)
             return
+        if isinstance(message, ShowMore):
+            await self._show_more()
+            return
         ticket_id = self._ticket_id(message.ticket)
         if isinstance(message, Send):
             text = clean_text(message.text)
@@ -417,8 +452,7 @@ class ConsoleSocket:
 
     async def _claim(self, ref: str) -> None:
         ticket_id = self._ticket_id(ref)
-        entries = await self.helpline.queue.entries()
-        holding = sum(1 for e in entries if e.advocate_id == self.staff.id)
+        holding = len(await self.helpline.queue.open_chats(advocate_id=self.staff.id))
         if holding >= await self._max_chats():
             raise TicketError("you already hold as many chats as you can")
         try:
@@ -431,7 +465,7 @@ class ConsoleSocket:
         await record(self.helpline, action="claim", advocate_id=self.staff.id, ticket_id=ticket_id)
         # Subscribe only now that the claim is ours in the database; what the person
         # wrote in between is held by the queue and sent again on replay.
-        entry = next((e for e in await self.helpline.queue.entries() if e.id == ticket_id), None)
+        entry = await self.helpline.queue.entry(ticket_id)
         if entry is not None and entry.advocate_id == self.staff.id:
             if ticket_id not in self._followed:
                 await self._follow(ticket_id)
@@ -462,10 +496,10 @@ class ConsoleSocket:
         self.send({"type": "sent", "ticket": self._ref(ticket_id), "ref": ref, "ok": ok})
 
     async def _entry(self, ticket_id: int) -> QueueEntry:
-        for entry in await self.helpline.queue.entries():
-            if entry.id == ticket_id and entry.advocate_id == self.staff.id:
-                return entry
-        raise TicketError("ticket is not open")
+        entry = await self.helpline.queue.entry(ticket_id)
+        if entry is None or entry.advocate_id != self.staff.id:
+            raise TicketError("ticket is not open")
+        return entry
 
     async def _canned(self, ticket_id: int, key: str, ref: object) -> None:
         if key not in canned_keys():

@@ -10,8 +10,15 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 
 class QueueFrame(TypedDict):
+    """The shown screenful of the waiting line (and the chats this advocate sees), with totals."""
+
     type: Literal["queue"]
     tickets: list[dict[str, Any]]
+    waiting: int
+    languages: list[dict[str, Any]]
+    more: bool
+    arrived: list[dict[str, Any]]
+    """Tickets opened since the last frame, wherever they are in the line: the page alerts."""
     advocates: list[dict[str, Any]]
 
 

@@ -292,6 +292,9 @@ INBOX_PHRASES = (
     "inbox.js.cut",
     "inbox.f.advocate_online",
     "inbox.f.advocate_offline",
+    "inbox.f.language_count",
+    "inbox.f.language_count_urgent",
+    "inbox.f.showing",
 )
 """Sentences the inbox's script writes (console.js), sent to the page in the advocate's language."""
 

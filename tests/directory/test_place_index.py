@@ -1,0 +1,34 @@
+"""The place index on a machine that has none yet: built at the first search, offline."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SEARCH = """
+from bot.directory import resolve
+from bot.i18n import catalogue
+place = resolve("Nueva York", country="MX")
+print(place.name, place.country, catalogue("es").country_name("DE"), sep="|")
+"""
+
+
+def test_a_fresh_machine_builds_the_index_at_the_first_search_and_finds_the_place(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", SEARCH],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "New York City|US|Alemania"
+    assert len(list((tmp_path / "helpline").glob("places-*.sqlite3"))) == 1
