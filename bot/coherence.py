@@ -7,7 +7,7 @@ cached. Redis holds, per alias, a *version*: a random token that every write rep
 Keys (namespace shared by the workers of one database):
 
 - ``…:ver:<sha256(alias)>``: ``f<random>`` (final) or ``p<deadline>:<random>``
-  (a write is in flight, pending until the unix time ``deadline``). TTL: the
+  (a write is in flight, pending until ``deadline``, unix milliseconds). TTL: the
   person-retention window. The alias is itself a keyed hash; it is hashed again so no
   key can be joined with the database. No content, no number.
 - ``…:fence``: a random token every cached entry also depends on; replaced to drop
@@ -29,11 +29,12 @@ The protocol, per turn:
    trusts an entry for these people, and no one caches a read (pending). The old value
    tells whether another write was still in flight (a live pending marker).
 3. commit to the database.
-4. ``after_write`` (one round trip): a script replaces each pending marker with a new
-   final token *only if the marker is still ours* and no other write was in flight
-   when ours began. Only then does this worker cache the state it wrote, with that
-   token; otherwise the marker stays pending until its deadline and the next write
-   (every turn writes ``last_seen``) makes the person cacheable again.
+4. ``after_write`` (one round trip): a script replaces each pending marker, *only if
+   the marker is still ours*, with a new final token when no other write was in
+   flight as ours began; this worker then caches the state it wrote with that token.
+   If another write was in flight, ours is replaced by a pending marker carrying that
+   write's deadline instead: nobody caches until it has passed, and the first write
+   after it (every turn writes ``last_seen``) makes the person cacheable again.
 
 Why a stale state is never served:
 
@@ -44,8 +45,9 @@ Why a stale state is never served:
   the old token or a pending one; the write's markers differ from both.
 - Two writes for one person in flight at once (two messages on two workers): the
   later ``before_write`` sees the earlier live marker, and the earlier ``after_write``
-  finds its marker replaced; neither caches, the marker stays pending, nobody caches
-  until both have committed (the deadline, ``WRITE_SECONDS``, is well beyond the
+  finds its marker replaced; neither caches, the marker stays pending until the
+  earlier write's deadline, so nobody caches until both have committed (the
+  deadline, ``WRITE_SECONDS`` after a write begins, is well beyond the
   database's statement and pool time-outs; a write that still commits after its
   deadline replaces the fence, dropping every cache).
 - A worker that dies between steps 2 and 4 leaves a pending marker: no one caches that
@@ -124,6 +126,9 @@ class Write:
 
     markers: dict[str, str]
     clean: set[str] = field(default_factory=set)
+    """People no other write was in flight for as this one began."""
+    waits: dict[str, int] = field(default_factory=dict)
+    """For the others: the deadline (ms) of the write that was in flight."""
     deadline: float = 0.0
     failed: bool = False
 
@@ -200,7 +205,7 @@ class Versions:
     async def before_write(self, aliases: Sequence[str]) -> Write:
         """Mark these people's versions pending, before their new state is committed."""
         deadline = time.time() + WRITE_SECONDS
-        stamp = f"p{int(deadline)}:"
+        stamp = f"p{int(deadline * 1000)}:"
         write = Write({alias: stamp + secrets.token_hex(6) for alias in aliases}, deadline=deadline)
         if self._redis is None or not aliases:
             return write
@@ -216,8 +221,11 @@ class Versions:
             return write
         now = time.time()
         for alias, old in zip(write.markers, olds, strict=True):
-            if not _live_pending(_text(old), now):
+            waits = _live_deadline(_text(old), now)
+            if waits is None:
                 write.clean.add(alias)
+            else:
+                write.waits[alias] = waits
         return write
 
     async def after_write(self, write: Write, claims: Sequence[str] = ()) -> dict[str, str]:
@@ -234,7 +242,14 @@ class Versions:
             self._owe_repair = True  # committed after its marker lapsed: drop every cache
             log.warning("state write outlived its marker")
         keys = [self._fence, *(self.key(alias) for alias in write.markers)]
-        tokens = {alias: "f" + secrets.token_hex(8) for alias in write.markers}
+        tokens = {
+            alias: (
+                "f" + secrets.token_hex(8)
+                if alias in write.clean
+                else f"p{write.waits[alias]}:{secrets.token_hex(6)}"
+            )
+            for alias in write.markers
+        }
         argv: list[str | int] = [self._ttl]
         for alias, marker in write.markers.items():
             argv += [marker, tokens[alias]]
@@ -289,8 +304,11 @@ def _text(value: bytes | str | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _live_pending(value: str | None, now: float) -> bool:
+def _live_deadline(value: str | None, now: float) -> int | None:
+    """The deadline (ms) of a pending marker not yet past it; None for anything else."""
     if value is None or not value.startswith("p"):
-        return False
+        return None
     deadline, _, _ = value[1:].partition(":")
-    return deadline.isdigit() and int(deadline) >= now
+    if not deadline.isdigit() or int(deadline) < now * 1000:
+        return None
+    return int(deadline)

@@ -255,21 +255,26 @@ class Engine:
         marks = await self._versions.before_write([alias])
         async with transaction(self._sessions) as session:
             contact = await session.get(Contact, alias)
-            if contact is None:
-                if not opted_out:
-                    return
+            if contact is None and opted_out:
                 contact = Contact(alias=alias, channel="sms", language="en", country="")
-            contact.opted_out = opted_out
-            contact.last_seen = self._clock()
-            if opted_out and contact.ticket_id is not None:
-                ticket = await session.get(Ticket, contact.ticket_id)
-                if ticket is not None and ticket.status != TicketStatus.CLOSED:
-                    await self.queue.leave(session, ticket, self._clock())
-                contact.ticket_id = None
-                contact.state = State.NEW
-            session.add(contact)
+            if contact is not None:
+                await self._record_opt_out(session, contact, opted_out)
         tokens = await self._versions.after_write(marks)
-        self._cache.put(contact, tokens.get(alias))
+        if contact is not None:
+            self._cache.put(contact, tokens.get(alias))
+
+    async def _record_opt_out(
+        self, session: AsyncSession, contact: Contact, opted_out: bool
+    ) -> None:
+        contact.opted_out = opted_out
+        contact.last_seen = self._clock()
+        if opted_out and contact.ticket_id is not None:
+            ticket = await session.get(Ticket, contact.ticket_id)
+            if ticket is not None and ticket.status != TicketStatus.CLOSED:
+                await self.queue.leave(session, ticket, self._clock())
+            contact.ticket_id = None
+            contact.state = State.NEW
+        session.add(contact)
 
     async def is_opted_out(self, alias: str) -> bool:
         async with self._sessions() as session:

@@ -6,6 +6,7 @@ uvicorn workers would have: a person's messages alternate between them.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
+from bot import coherence
+from bot.coherence import Versions
+from bot.dedup import DeliveryClaims
 from bot.helpline import Helpline, build_helpline
 from bot.i18n import catalogue
 from bot.render import numbered
@@ -174,3 +178,27 @@ async def test_after_an_outage_no_worker_trusts_what_it_held_before(
     redis_server.start()  # B's version of this person is back in Redis, unchanged
     menu = (await simulator(b, user, "asdfghjkl"))[-1]
     assert "Useful numbers" in menu and "Hotline" not in menu
+
+
+async def test_two_saves_of_one_person_at_once_are_never_cached_until_both_are_done(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(coherence, "WRITE_SECONDS", 1)
+    claims = DeliveryClaims(redis_server.url, namespace="overlap")
+    versions = Versions(claims, namespace="overlap", keep_for_seconds=3600, seen_seconds=60)
+    try:
+        # Two messages from one person are being saved on two workers at once.
+        first = await versions.before_write(["alias-1"])
+        second = await versions.before_write(["alias-1"])
+        assert await versions.after_write(second) == {}  # the first may still commit later
+        assert await versions.after_write(first) == {}
+        assert (await versions.look("alias-1", None)).token is None  # nobody may cache
+        await asyncio.sleep(0.6)
+        third = await versions.before_write(["alias-1"])  # within the first one's window
+        assert await versions.after_write(third) == {}
+        await asyncio.sleep(0.6)  # past the first write's window, not past the third's
+        fourth = await versions.before_write(["alias-1"])
+        token = (await versions.after_write(fourth))["alias-1"]
+        assert (await versions.look("alias-1", None)).token == token
+    finally:
+        await claims.close()
