@@ -6,7 +6,13 @@ database read, and a redelivered message id recognised without one. Anything tha
 changes a person outside a turn goes through a ticket (claims, closes, queue news),
 so state is cached only while a person has no ticket. An entry lives no longer than
 the person-state retention window, so memory never keeps what the database has
-already forgotten. With Redis (several workers) nothing is cached.
+already forgotten.
+
+With Redis (several workers, ``shared``) each worker keeps its own entries, each with
+the version token Redis held for that person when it was stored; an entry is used
+only when the token read at the start of the turn is the same (``bot/coherence.py``
+says why that is never stale). A shared cache is never complete: someone unknown here
+may have been met by another worker, so a newcomer costs a read.
 """
 
 from __future__ import annotations
@@ -23,17 +29,28 @@ from bot.models import Contact, SeenMessage
 _FIELDS = tuple(Contact.model_fields)
 _LAST_SEEN = _FIELDS.index("last_seen")
 _TICKET_ID = _FIELDS.index("ticket_id")
+_TOKEN = len(_FIELDS)
 Snapshot = tuple[Any, ...]
-"""A person's fields in ``_FIELDS`` order: a tuple is a fifth of a dict's memory."""
+"""A person's fields in ``_FIELDS`` order, then the version token: a tuple is a fifth
+of a dict's memory."""
 
 
-def _snapshot(contact: Contact) -> Snapshot:
-    return tuple(getattr(contact, name) for name in _FIELDS)
+def _snapshot(contact: Contact, token: str) -> Snapshot:
+    return (*(getattr(contact, name) for name in _FIELDS), token)
 
 
 class ContactCache:
-    def __init__(self, *, enabled: bool, keep_for: dt.timedelta, capacity: int = 50_000) -> None:
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        keep_for: dt.timedelta,
+        capacity: int = 50_000,
+        shared: bool = False,
+    ) -> None:
         self.enabled = enabled
+        self.shared = shared
+        """Several workers: entries are trusted only with a matching version token."""
         self._keep_for = keep_for
         self._capacity = capacity
         self._contacts: OrderedDict[str, Snapshot] = OrderedDict()
@@ -42,7 +59,7 @@ class ContactCache:
 
     async def load(self, sessions: SessionFactory, now: dt.datetime) -> int:
         """Hold everyone the database still holds, so a newcomer costs no read."""
-        if not self.enabled:
+        if not self.enabled or self.shared:
             return 0
         async with sessions() as session:
             rows = await session.exec(
@@ -53,7 +70,7 @@ class ContactCache:
             )
             contacts = rows.all()
         for contact in contacts[: self._capacity]:
-            self._contacts[contact.alias] = _snapshot(contact)
+            self._contacts[contact.alias] = _snapshot(contact, "")
         self.complete = len(contacts) <= self._capacity
         return len(self._contacts)
 
@@ -61,10 +78,16 @@ class ContactCache:
         """True when ``alias`` is certainly not in the database (a newcomer)."""
         return self.complete and alias not in self._contacts
 
-    def get(self, alias: str, now: dt.datetime) -> Contact | None:
-        """A fresh copy of the cached state, or None when the database must be asked."""
+    def get(self, alias: str, now: dt.datetime, token: str | None = "") -> Contact | None:
+        """A fresh copy of the cached state, or None when the database must be asked.
+
+        ``token`` is the person's version as Redis holds it now ("" for one process,
+        None when unknown): an entry stored under another version is not used.
+        """
         snapshot = self._contacts.get(alias)
         if snapshot is None:
+            return None
+        if token is None or snapshot[_TOKEN] != token:
             return None
         if now - snapshot[_LAST_SEEN] > self._keep_for:
             del self._contacts[alias]  # past the window, as in the database: someone new
@@ -72,12 +95,16 @@ class ContactCache:
         if snapshot[_TICKET_ID] is not None:
             return None  # tickets change outside turns: ask the database
         self._contacts.move_to_end(alias)
-        return Contact(**dict(zip(_FIELDS, snapshot, strict=True)))
+        return Contact(**dict(zip(_FIELDS, snapshot[:_TOKEN], strict=True)))
 
-    def put(self, contact: Contact) -> None:
+    def put(self, contact: Contact, token: str | None = "") -> None:
+        """Hold this state under ``token`` (None: the version is unknown, hold nothing)."""
         if not self.enabled:
             return
-        self._contacts[contact.alias] = _snapshot(contact)
+        if token is None:
+            self._contacts.pop(contact.alias, None)
+            return
+        self._contacts[contact.alias] = _snapshot(contact, token)
         self._contacts.move_to_end(contact.alias)
         # Entries are in last-seen order: drop the oldest past the window (people who
         # never wrote again, or whose alias key has rotated), and any over capacity.
@@ -92,6 +119,11 @@ class ContactCache:
 
     def drop(self, alias: str) -> None:
         self._contacts.pop(alias, None)
+
+    def clear(self) -> None:
+        """Forget every entry (Redis could not be asked: nothing here is known current)."""
+        self._contacts.clear()
+        self.complete = False
 
     def __len__(self) -> int:
         return len(self._contacts)

@@ -93,6 +93,12 @@ def session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+def read_session_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions for a turn's reads of one row: no transaction, so no BEGIN and no
+    ROLLBACK round trip around them (each statement sees what is committed)."""
+    return session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
 @asynccontextmanager
 async def transaction(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
     """Open a session, commit on success, roll back on error."""

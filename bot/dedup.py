@@ -3,10 +3,12 @@
 Carriers deliver some messages twice, and two copies can arrive at once on two
 workers. One process holds the ids it handled in memory (``SeenIds``) and needs
 nothing more. Several workers share Redis, so the first copy to ``SET NX`` the id
-there answers; the others are told "duplicate" and answer nothing. The claim only
-covers the turn in flight (``CLAIM_SECONDS``): once the turn is saved, the id's row
-in ``seen_message`` answers later redeliveries. A turn that fails releases its claim,
-so the carrier's redelivery is answered as if it were the first.
+there answers; the others are told "duplicate" and answer nothing. The claim first
+covers the turn in flight (``CLAIM_SECONDS``); once the turn is saved it is kept as
+long as the id's row in ``seen_message`` (``bot/coherence.py`` says when Redis alone
+may answer a redelivery, and when the database must be asked). A turn that fails
+before it is saved releases its claim, so the carrier's redelivery is answered as if
+it were the first.
 
 Bound: a worker killed mid-turn leaves its claim until ``CLAIM_SECONDS`` pass; a
 redelivery within that time is taken for a duplicate.
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.asyncio.client import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,18 @@ class DeliveryClaims:
                 redis_url, socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT
             )
         self._prefix = f"{namespace}:claim:"
+
+    @property
+    def redis(self) -> Redis | None:
+        return self._redis
+
+    def claim_in(self, pipe: Pipeline, message_key: str) -> None:
+        """Add the claim to a pipeline (its result is True when this worker answers)."""
+        pipe.set(self._prefix + message_key, b"1", nx=True, ex=CLAIM_SECONDS)
+
+    def keep_in(self, pipe: Pipeline, message_key: str, seconds: int) -> None:
+        """Keep a saved message's claim as long as its ``seen_message`` row."""
+        pipe.expire(self._prefix + message_key, seconds)
 
     async def claim(self, message_key: str) -> bool:
         """True if this worker is the one to answer ``message_key``; Redis errors propagate."""

@@ -13,10 +13,11 @@ import logging
 from collections.abc import Callable
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete
+from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.aliases import AliasKeys
+from bot.coherence import Look, Versions
 from bot.contact_cache import ContactCache, SeenIds
 from bot.conversation import Conversation, Router
 from bot.counts import Counts
@@ -54,8 +55,15 @@ class Engine:
         seen_ids: SeenIds,
         clock: Clock = utcnow,
         claims: DeliveryClaims | None = None,
+        versions: Versions | None = None,
+        reads: SessionFactory | None = None,
     ) -> None:
+        self._reads = reads or sessions
         self._claims = claims or DeliveryClaims(None, namespace="")
+        self._versions = versions or Versions(
+            self._claims, namespace="", keep_for_seconds=1, seen_seconds=1
+        )
+        self._versions.on_unreachable = cache.clear
         self._cache = cache
         self._seen_ids = seen_ids
         self.settings = settings
@@ -81,6 +89,11 @@ class Engine:
         """Hold people's state and the message ids handled (when this process is the only one)."""
         await self._seen_ids.load(self._sessions, self._clock())
         await self._cache.load(self._sessions, self._clock())
+        if self._versions.enabled:
+            async with self._sessions() as session:
+                newest = await session.exec(select(func.max(SeenMessage.expires_at)))
+                expiry = newest.one()
+            await self._versions.start(_aware(expiry).timestamp() if expiry else None)
 
     async def receive(
         self,
@@ -120,33 +133,41 @@ class Engine:
         remembered = seen is not None and self._seen_ids.enabled
         if remembered and seen is not None and not self._seen_ids.claim(seen[0], seen[1], now):
             return Turn((), duplicate=True)
-        if seen is not None and not await self._claims.claim(seen[0]):  # bot/dedup.py
+        # The message-id claim (bot/dedup.py) and the person's version, in one round trip.
+        look = await self._versions.look(inbound.alias, seen[0] if seen else None)
+        if not look.claimed:
             return Turn((), duplicate=True)
+        saved: list[bool] = []
         try:
-            return await self._turn(inbound, seen, now)
+            return await self._turn(inbound, seen, now, look, saved)
         except BaseException:
             if remembered and seen is not None:
                 self._seen_ids.release(seen[0])  # the carrier's redelivery must be answered
-            if seen is not None:
+            if seen is not None and not saved:
                 await self._claims.release(seen[0])
             raise
 
     async def _turn(
-        self, inbound: Inbound, seen: tuple[str, dt.datetime] | None, now: dt.datetime
+        self,
+        inbound: Inbound,
+        seen: tuple[str, dt.datetime] | None,
+        now: dt.datetime,
+        look: Look,
+        saved: list[bool],
     ) -> Turn:
-        cached = self._cache.get(inbound.alias, now)
+        cached = self._cache.get(inbound.alias, now, look.token)
         newcomer = (
             cached is None
             and self._cache.known_absent(inbound.alias)
             and (inbound.previous_alias is None or self._cache.known_absent(inbound.previous_alias))
         )
-        ask_seen = seen is not None and not self._seen_ids.enabled
+        ask_seen = seen is not None and not self._seen_ids.enabled and not look.seen_complete
         if newcomer and not ask_seen:
             contact, fresh, carried_from = self._new_contact(inbound, now), True, None
         elif cached is not None and not ask_seen:
             contact, fresh, carried_from = (*self._resume(cached, now), None)
         else:
-            async with self._sessions() as reads:
+            async with self._reads() as reads:
                 if ask_seen and seen is not None and await _already_seen(reads, seen[0]):
                     return Turn((), duplicate=True)
                 if cached is not None:
@@ -174,13 +195,14 @@ class Engine:
                 await self._erase(conversation.session, contact)
             else:
                 contact.last_seen = now
-            await self._save(conversation, seen)
+            token = await self._save(conversation, seen, carried_from)
+            saved.append(True)
             if conversation.end_session and contact.discreet:
-                self._cache.put(self._discreet_only(contact))
+                self._cache.put(self._discreet_only(contact), token)
             elif conversation.end_session:
                 self._cache.drop(contact.alias)
             else:
-                self._cache.put(contact)
+                self._cache.put(contact, token)
             if carried_from is not None:
                 self._cache.drop(carried_from)
         except IntegrityError:
@@ -200,36 +222,59 @@ class Engine:
             forget_chat=conversation.forget_chat,
         )
 
-    async def _save(self, conversation: Conversation, seen: tuple[str, dt.datetime] | None) -> None:
-        """Commit the turn: in its own transaction if it touched tickets, else by group commit."""
+    async def _save(
+        self,
+        conversation: Conversation,
+        seen: tuple[str, dt.datetime] | None,
+        carried_from: str | None,
+    ) -> str | None:
+        """Commit the turn: in its own transaction if it touched tickets, else by group commit.
+
+        Returns the version token to cache the saved state under (None: do not cache).
+        """
         session = conversation.opened_session
         if session is None:
-            await self._writer.save(conversation.contact, seen)
-            return
+            return await self._writer.save(conversation.contact, seen)
+        alias = conversation.contact.alias
         if not conversation.end_session:
             await session.merge(conversation.contact)
         if seen is not None:
             session.add(SeenMessage(key=seen[0], expires_at=seen[1]))
+        marks = await self._versions.before_write(
+            [alias] if carried_from is None else [alias, carried_from]
+        )
         await session.commit()
+        tokens = await self._versions.after_write(marks, [seen[0]] if seen else [])
+        return tokens.get(alias)
 
     async def set_opt_out(self, alias: str, opted_out: bool) -> None:
-        """Record a carrier opt-out (STOP) or opt-in (START) for this alias."""
+        """Record a carrier opt-out (STOP) or opt-in (START) for this alias.
+
+        Every worker's cached state for the alias is invalidated before the commit.
+        """
+        marks = await self._versions.before_write([alias])
         async with transaction(self._sessions) as session:
             contact = await session.get(Contact, alias)
-            if contact is None:
-                if not opted_out:
-                    return
+            if contact is None and opted_out:
                 contact = Contact(alias=alias, channel="sms", language="en", country="")
-            contact.opted_out = opted_out
-            contact.last_seen = self._clock()
-            if opted_out and contact.ticket_id is not None:
-                ticket = await session.get(Ticket, contact.ticket_id)
-                if ticket is not None and ticket.status != TicketStatus.CLOSED:
-                    await self.queue.leave(session, ticket, self._clock())
-                contact.ticket_id = None
-                contact.state = State.NEW
-            session.add(contact)
-        self._cache.put(contact)
+            if contact is not None:
+                await self._record_opt_out(session, contact, opted_out)
+        tokens = await self._versions.after_write(marks)
+        if contact is not None:
+            self._cache.put(contact, tokens.get(alias))
+
+    async def _record_opt_out(
+        self, session: AsyncSession, contact: Contact, opted_out: bool
+    ) -> None:
+        contact.opted_out = opted_out
+        contact.last_seen = self._clock()
+        if opted_out and contact.ticket_id is not None:
+            ticket = await session.get(Ticket, contact.ticket_id)
+            if ticket is not None and ticket.status != TicketStatus.CLOSED:
+                await self.queue.leave(session, ticket, self._clock())
+            contact.ticket_id = None
+            contact.state = State.NEW
+        session.add(contact)
 
     async def is_opted_out(self, alias: str) -> bool:
         async with self._sessions() as session:
@@ -366,6 +411,11 @@ class Engine:
                 country=contact.country,
                 metric="contact",
             )
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite may hand back naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 async def _already_seen(reads: AsyncSession, key: str) -> bool:

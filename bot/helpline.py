@@ -7,18 +7,20 @@ from here, so there is one way to wire the help line.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.aliases import AliasKeys
+from bot.coherence import Versions
 from bot.contact_cache import ContactCache, SeenIds
 from bot.counts import Counts
 from bot.crypto import Sealer
-from bot.db import SessionFactory, create_engine, session_factory
+from bot.db import SessionFactory, create_engine, read_session_factory, session_factory
 from bot.dedup import DeliveryClaims
 from bot.delivery import Senders
-from bot.engine import Clock, Engine
+from bot.engine import SEEN_ID_TTL, Clock, Engine
 from bot.hotlines import directory
 from bot.models import utcnow
 from bot.priority import Priority
@@ -93,6 +95,14 @@ def build_helpline(
     )
     counts = Counts()
     claims = DeliveryClaims(settings.redis_url, namespace=claims_namespace(settings))
+    keep_for = dt.timedelta(hours=settings.retention_person_hours)
+    versions = Versions(
+        claims,
+        namespace=claims_namespace(settings),
+        keep_for_seconds=int(keep_for.total_seconds()),
+        seen_seconds=int(SEEN_ID_TTL.total_seconds()),
+        outages=_outages(relay),
+    )
     engine = Engine(
         settings=settings,
         sessions=sessions,
@@ -101,15 +111,15 @@ def build_helpline(
         router=build_router(),
         directory=directory(),
         counts=counts,
-        writer=StateWriter(db),
-        # One process (in-process relay) sees every change: it may answer from memory.
-        cache=ContactCache(
-            enabled=settings.redis_url is None,
-            keep_for=dt.timedelta(hours=settings.retention_person_hours),
-        ),
+        writer=StateWriter(db, versions),
+        # One process (in-process relay) sees every change: its cache is authoritative.
+        # Several workers (Redis) check each entry's version in Redis (bot/coherence.py).
+        cache=ContactCache(enabled=True, keep_for=keep_for, shared=versions.enabled),
         seen_ids=SeenIds(enabled=settings.redis_url is None),
         clock=clock,
         claims=claims,
+        versions=versions,
+        reads=read_session_factory(db),
     )
     return Helpline(
         settings=settings,
@@ -125,6 +135,16 @@ def build_helpline(
         claims=claims,
         priority=priority,
     )
+
+
+def _outages(relay: Relay) -> Callable[[], int]:
+    """How often the relay lost Redis (0 for a relay that cannot lose it)."""
+    from bot.redis_relay import RedisRelay
+
+    if isinstance(relay, RedisRelay):
+        redis_relay = relay
+        return lambda: redis_relay.outages
+    return lambda: 0
 
 
 def claims_namespace(settings: Settings) -> str:

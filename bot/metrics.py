@@ -91,6 +91,11 @@ RELAY_LAG = Histogram(
 RELAY_RECONNECTS = Counter(
     "helpline_relay_reconnects", "Times a worker's relay reader reconnected to Redis."
 )
+STATE_CACHE_EVENTS = Counter(
+    "helpline_state_cache_events",
+    "Per-worker state cache across workers: redis_error (fell back to the database), repair.",
+    ["event"],
+)
 RELAY_PUBLISH_FAILURES = Counter(
     "helpline_relay_publish_failures",
     "Relay events that could not be published, by kind (content or notice).",

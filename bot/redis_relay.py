@@ -89,6 +89,8 @@ class RedisRelay:
         self._lock = asyncio.Lock()
         self._connected = asyncio.Event()
         self._confirmations: dict[str, asyncio.Event] = {}
+        self.outages = 0
+        """Times the link to Redis was lost: a cached state from before one is not trusted."""
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -219,6 +221,7 @@ class RedisRelay:
                     elif message.get("type") == "subscribe":
                         self._confirm(message)
             except _REDIS_ERRORS as error:
+                self.outages += 1
                 if self._connected.is_set():
                     log.warning("relay lost Redis error=%s", type(error).__name__)
                     self._announce_link(connected=False)

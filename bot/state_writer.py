@@ -6,6 +6,11 @@ transaction of its own. Concurrent turns hand their rows here and wait; a writer
 task commits everything that has gathered in one transaction, then wakes them all.
 A reply still leaves only after its state is saved, and a failed commit fails every
 turn in it, so the carrier redelivers and nothing is lost.
+
+The same on PostgreSQL (one ``INSERT … ON CONFLICT`` for the batch through asyncpg)
+as on SQLite. With several workers the batch's versions are marked before the commit
+and finalised after it, two Redis round trips per batch (``bot/coherence.py``); each
+turn learns the token its saved state may be cached under.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
+from bot.coherence import Versions
 from bot.db import create_sync_engine, is_sqlite
 from bot.models import Contact, SeenMessage
 
@@ -35,12 +41,13 @@ _UPDATED = tuple(name for name in _COLUMNS if name not in ("alias", "opted_out")
 class _Write:
     contact: dict[str, Any]
     seen: tuple[str, dt.datetime] | None
-    done: asyncio.Future[None] = field(repr=False)
+    done: asyncio.Future[str | None] = field(repr=False)
 
 
 class StateWriter:
-    def __init__(self, db: AsyncEngine) -> None:
+    def __init__(self, db: AsyncEngine, versions: Versions | None = None) -> None:
         self._db = db
+        self._versions = versions
         sqlite = is_sqlite(str(db.url))
         self._insert = sqlite_insert if sqlite else postgresql_insert
         # aiosqlite hands every statement to its thread and back through the event loop;
@@ -49,14 +56,17 @@ class StateWriter:
         self._pending: list[_Write] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def save(self, contact: Contact, seen: tuple[str, dt.datetime] | None) -> None:
-        """Save this person's state (and the message id seen) with whatever else is waiting."""
+    async def save(self, contact: Contact, seen: tuple[str, dt.datetime] | None) -> str | None:
+        """Save this person's state (and the message id seen) with whatever else is waiting.
+
+        Returns the version token to cache the saved state under (None: do not cache).
+        """
         row = {name: getattr(contact, name) for name in _COLUMNS}
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         self._pending.append(_Write(row, seen, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all(), name="state-writer")
-        await asyncio.shield(done)
+        return await asyncio.shield(done)
 
     async def drain(self) -> None:
         """Let the writer finish what it holds (at shutdown)."""
@@ -69,8 +79,17 @@ class StateWriter:
     async def _write_all(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
+            # The last write for each person is the state the database keeps.
+            last = {write.contact["alias"]: write for write in batch}
             try:
-                await self._commit(batch)
+                if self._versions is None:
+                    await self._commit(batch)
+                    tokens = dict.fromkeys(last, "")
+                else:
+                    marks = await self._versions.before_write(list(last))
+                    await self._commit(batch)
+                    claims = [write.seen[0] for write in batch if write.seen]
+                    tokens = await self._versions.after_write(marks, claims)
             except Exception as error:
                 for write in batch:
                     if not write.done.done():
@@ -78,7 +97,9 @@ class StateWriter:
             else:
                 for write in batch:
                     if not write.done.done():
-                        write.done.set_result(None)
+                        alias = write.contact["alias"]
+                        kept = last[alias] is write
+                        write.done.set_result(tokens.get(alias) if kept else None)
 
     async def _commit(self, batch: list[_Write]) -> None:
         # One row per person: if someone wrote twice in a batch, the later state wins.

@@ -190,12 +190,14 @@ class TcpProxy:
 
 
 class RedisServer:
-    """A private redis-server that writes nothing to disk, on a free port."""
+    """A private redis-server on a free port; it writes nothing to disk unless ``persist``
+    (an append-only file, so its keys survive a restart as an operator's might)."""
 
-    def __init__(self, work_dir: Path) -> None:
+    def __init__(self, work_dir: Path, *, persist: bool = False) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._dir = work_dir
+        self._persist = persist
         self._process: subprocess.Popen[bytes] | None = None
 
     @staticmethod
@@ -208,7 +210,8 @@ class RedisServer:
         self._process = subprocess.Popen(
             [
                 *(binary, "--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", str(self._dir)),
+                *("--save", "", "--dir", str(self._dir)),
+                *("--appendonly", "yes" if self._persist else "no", "--appendfsync", "always"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

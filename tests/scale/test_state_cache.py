@@ -1,0 +1,204 @@
+"""Person state cached in two workers sharing PostgreSQL and Redis is never stale.
+
+Two help lines in one process, each with its own engine, cache and Redis relay, as two
+uvicorn workers would have: a person's messages alternate between them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from bot import coherence
+from bot.coherence import Versions
+from bot.dedup import DeliveryClaims
+from bot.helpline import Helpline, build_helpline
+from bot.i18n import catalogue
+from bot.render import numbered
+from bot.types import Channel
+from tests import services
+from tests.conftest import make_settings
+from tests.dialogue import Person
+from tests.scale.cluster import RedisServer
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+HOTLINE = "1-888-373-7888"
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server that keeps its keys across a restart, as a persistent one would."""
+    services.require("redis-server", RedisServer.binary() is not None)
+    server = RedisServer(tmp_path, persist=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@asynccontextmanager
+async def two_workers(
+    database_url: str, redis_url: str
+) -> AsyncIterator[tuple[Helpline, Helpline]]:
+    settings = make_settings(database_url, HELPLINE_REDIS_URL=redis_url)
+    a, b = build_helpline(settings), build_helpline(settings)
+    await a.start()
+    await b.start()
+    try:
+        yield a, b
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+@pytest.fixture
+async def workers(
+    scale_database: str, redis_server: RedisServer
+) -> AsyncIterator[tuple[Helpline, Helpline]]:
+    async with two_workers(scale_database, redis_server.url) as pair:
+        yield pair
+
+
+def phones(a: Helpline, b: Helpline) -> tuple[Person, Person]:
+    """One person (one number) as seen by worker A and by worker B."""
+    number = f"+1555{secrets.randbelow(10**7):07d}"
+    return (
+        Person(a, channel=Channel.SMS, user_id=number, country="US"),
+        Person(b, channel=Channel.SMS, user_id=number, country="US"),
+    )
+
+
+async def simulator(line: Helpline, user: str, text: str) -> list[str]:
+    """A message without a provider id (the web simulator): no delivery claim in Redis."""
+    turn = await line.engine.receive(Channel.SIMULATOR, user, text, country_hint="US")
+    return [numbered(reply) for reply in turn.replies]
+
+
+def contact_reads(line: Helpline) -> list[str]:
+    """Every statement that reads people's state from this worker's database."""
+    reads: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM contact" in statement:
+            reads.append(statement)
+
+    event.listen(line.db.sync_engine, "before_cursor_execute", record)
+    return reads
+
+
+async def test_a_walk_alternating_between_two_workers_follows_every_step(
+    workers: tuple[Helpline, Helpline],
+) -> None:
+    on_a, on_b = phones(*workers)
+    assert "1 Hotline numbers" in (await on_a.send("hello"))[1]
+    assert "Choose your language" in (await on_b.send("language"))[-1]
+    # A held this person in the main menu; B moved them to the language menu.
+    assert "español" in (await on_a.send("2"))[0].casefold()
+    hotlines = await on_b.send("1")  # the Spanish main menu's first option
+    assert HOTLINE in hotlines[0] and hotlines[0].startswith("Líneas de ayuda")
+    assert "Talk to a person" not in (await on_a.send("zzzz"))[-1]  # still Spanish on A
+
+
+async def test_a_state_change_on_one_worker_is_seen_by_the_next_message_on_the_other(
+    workers: tuple[Helpline, Helpline],
+) -> None:
+    on_a, on_b = phones(*workers)
+    await on_a.send("hello")
+    assert "1 Hotline numbers" in (await on_b.send("asdfghjkl"))[-1]  # B now holds them
+    assert "Plain mode is on" in (await on_a.send("6"))[0]
+    menu = (await on_b.send("asdfghjkl"))[-1]
+    assert "Useful numbers" in menu and "Hotline" not in menu
+
+
+async def test_a_person_writing_again_to_the_same_worker_costs_no_database_read(
+    workers: tuple[Helpline, Helpline],
+) -> None:
+    a, b = workers
+    on_a, on_b = phones(a, b)
+    reads_a = contact_reads(a)
+    await on_a.send("hello")
+    first = len(reads_a)
+    await on_a.send("asdfghjkl")
+    assert HOTLINE in (await on_a.send("1"))[0]
+    assert len(reads_a) == first  # both answered from A's memory
+    await on_b.send("asdfghjkl")
+    await on_a.send("asdfghjkl")
+    assert len(reads_a) == first + 1  # B wrote in between: A asked the database
+
+
+async def test_stop_on_one_worker_is_honoured_on_the_other_at_once(
+    workers: tuple[Helpline, Helpline],
+) -> None:
+    a, b = workers
+    on_a, on_b = phones(a, b)
+    await on_a.send("hello")
+    assert await on_b.send("asdfghjkl")  # B holds this person, not opted out
+    await a.engine.set_opt_out(await on_a.alias(), True)  # what the SMS channel does on STOP
+    assert await on_b.send("hello") == []
+    assert await on_a.send("hello") == []
+
+
+async def test_with_redis_down_answers_come_from_the_database(
+    workers: tuple[Helpline, Helpline], redis_server: RedisServer
+) -> None:
+    a, b = workers
+    spanish = catalogue("es")
+    user = secrets.token_hex(8)
+    await simulator(a, user, "hello")
+    await simulator(b, user, "asdfghjkl")  # both workers now hold this person
+    await simulator(a, user, "language")
+    redis_server.stop()
+    # B's memory says "main menu"; the database says "language menu".
+    assert "español" in (await simulator(b, user, "2"))[0].casefold()
+    assert spanish.raw("discreet.on") in (await simulator(a, user, "6"))[0]
+    redis_server.start()  # with every key it had: none of them knows about these writes
+    for worker in (b, a):
+        menu = (await simulator(worker, user, "zzzz"))[-1]
+        assert spanish.raw("option.hotlines.discreet") in menu
+        assert spanish.raw("option.hotlines") not in menu
+
+
+async def test_after_an_outage_no_worker_trusts_what_it_held_before(
+    workers: tuple[Helpline, Helpline], redis_server: RedisServer
+) -> None:
+    a, b = workers
+    user = secrets.token_hex(8)
+    await simulator(a, user, "hello")
+    await simulator(b, user, "asdfghjkl")  # B holds "main menu, English, not plain"
+    redis_server.stop()
+    assert "Plain mode is on" in (await simulator(a, user, "6"))[0]  # Redis never hears of it
+    redis_server.start()  # B's version of this person is back in Redis, unchanged
+    menu = (await simulator(b, user, "asdfghjkl"))[-1]
+    assert "Useful numbers" in menu and "Hotline" not in menu
+
+
+async def test_two_saves_of_one_person_at_once_are_never_cached_until_both_are_done(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(coherence, "WRITE_SECONDS", 1)
+    claims = DeliveryClaims(redis_server.url, namespace="overlap")
+    versions = Versions(claims, namespace="overlap", keep_for_seconds=3600, seen_seconds=60)
+    try:
+        # Two messages from one person are being saved on two workers at once.
+        first = await versions.before_write(["alias-1"])
+        second = await versions.before_write(["alias-1"])
+        assert await versions.after_write(second) == {}  # the first may still commit later
+        assert await versions.after_write(first) == {}
+        assert (await versions.look("alias-1", None)).token is None  # nobody may cache
+        await asyncio.sleep(0.6)
+        third = await versions.before_write(["alias-1"])  # within the first one's window
+        assert await versions.after_write(third) == {}
+        await asyncio.sleep(0.6)  # past the first write's window, not past the third's
+        fourth = await versions.before_write(["alias-1"])
+        token = (await versions.after_write(fourth))["alias-1"]
+        assert (await versions.look("alias-1", None)).token == token
+    finally:
+        await claims.close()
