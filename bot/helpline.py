@@ -139,6 +139,8 @@ def build_helpline(
 
 def _outages(relay: Relay) -> Callable[[], int]:
     """How often the relay lost Redis (0 for a relay that cannot lose it)."""
+    if isinstance(relay, InProcessRelay):
+        return lambda: 0  # one process: redis-py is never imported
     from bot.redis_relay import RedisRelay
 
     if isinstance(relay, RedisRelay):
