@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import statistics
 import tempfile
 import time
@@ -50,7 +51,7 @@ from bench.traffic import SMS_PATH, Message, phone, write_sms_requests
 from bot.app import create_app
 from bot.channels.sms import SmsChannel
 from bot.helpline import Helpline, build_helpline
-from bot.models import Advocate, Ticket
+from bot.models import Advocate, Ticket, utcnow
 from bot.relay import Subscription, ticket_topic
 from bot.settings import Settings
 from bot.types import Channel
@@ -314,7 +315,14 @@ async def _tickets(helpline: Helpline, people: list[Message]) -> dict[int, int]:
 async def _advocates(helpline: Helpline, count: int) -> list[int]:
     async with helpline.sessions() as session, session.begin():
         rows = [
-            Advocate(name=f"relay-advocate-{index}", password_hash="-", totp_secret_ciphertext=b"-")
+            # Online for the whole run, as a console page keeps them: otherwise housekeeping
+            # returns their chats to the line after ABSENT_GRACE, as it would in life.
+            Advocate(
+                name=f"relay-advocate-{index}",
+                password_hash="-",
+                totp_secret_ciphertext=b"-",
+                online_until=utcnow() + dt.timedelta(hours=1),
+            )
             for index in range(count)
         ]
         session.add_all(rows)
