@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -22,17 +22,10 @@ from tests.fakes.twilio_api import (
     Phone,
     eventually,
     inbound_sid,
-    running_fake,
     twilio_settings,
 )
 
 BURST = 24
-
-
-@pytest.fixture
-def twilio_fake() -> Iterator[FakeTwilio]:
-    with running_fake() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ while menu texts are still waiting for their turn; every menu text is still answ
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -29,7 +29,6 @@ from tests.fakes.twilio_api import (
     inbound_sid,
     post_signed,
     read_twiml,
-    running_fake,
     twilio_settings,
 )
 
@@ -37,12 +36,6 @@ SMS_PATH = "/webhooks/twilio/sms"
 LIVE_NUMBER = "+12025550143"
 BURST = 40
 MENU_AT_ONCE = 2
-
-
-@pytest.fixture
-def twilio_fake() -> Iterator[FakeTwilio]:
-    with running_fake() as fake:
-        yield fake
 
 
 @pytest.fixture

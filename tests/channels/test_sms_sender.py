@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -26,7 +26,6 @@ from tests.fakes.twilio_api import (
     FakeTwilio,
     Phone,
     eventually,
-    running_fake,
     twilio_settings,
 )
 
@@ -41,12 +40,6 @@ LONG_RUSSIAN = (
     "Напишите, в каком городе вы находитесь, и мы подскажем, куда обратиться. "
     "Если вы в опасности прямо сейчас, звоните в экстренную службу."
 )
-
-
-@pytest.fixture
-def twilio_fake() -> Iterator[FakeTwilio]:
-    with running_fake() as fake:
-        yield fake
 
 
 async def open_line(database_url: str, clock: FrozenClock, **overrides: object) -> Helpline:

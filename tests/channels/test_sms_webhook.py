@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -26,7 +26,6 @@ from tests.fakes.twilio_api import (
     eventually,
     inbound_sid,
     post_signed,
-    running_fake,
     sign,
     twilio_settings,
 )
@@ -35,12 +34,6 @@ US_NUMBER = "+12025550143"
 MX_NUMBER = "+525512345678"
 RU_NUMBER = "+74951234567"
 SMS_PATH = "/webhooks/twilio/sms"
-
-
-@pytest.fixture
-def twilio_fake() -> Iterator[FakeTwilio]:
-    with running_fake() as fake:
-        yield fake
 
 
 @pytest.fixture
