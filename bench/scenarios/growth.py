@@ -115,6 +115,9 @@ def _step(backend: Backend, options: Options, seconds: float, index: int) -> dic
                         header=SIGNATURE,
                     )
                 rss = max(server.rss_mb())
+                # What the workers said when some answer was not 2xx (our logs carry no
+                # content or numbers, only states, ids and counts).
+                said = server.output()[-2000:] if result.non_2xx else ""
     return {
         "rps": result.rps,
         "per_message_ms": round(1000 / result.rps, 3) if result.rps else None,
@@ -125,7 +128,7 @@ def _step(backend: Backend, options: Options, seconds: float, index: int) -> dic
         "non_2xx": result.non_2xx,
         "rss_mb_start": round(rss_start, 1),
         "rss_mb": round(rss, 1),
-    }
+    } | ({"worker_log_tail": said} if said else {})
 
 
 async def _seed(url: str, people: int, to_people: int, tickets: int, to_tickets: int) -> None:
