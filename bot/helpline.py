@@ -6,8 +6,10 @@ from here, so there is one way to wire the help line.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,6 +31,11 @@ from bot.relay import InProcessRelay, Relay
 from bot.settings import Settings
 from bot.state_writer import StateWriter
 from handlers import build_router
+
+log = logging.getLogger(__name__)
+
+STOP_STEP_SECONDS = 10.0
+"""The longest one step of a worker's stop may take (SIGTERM must end the process)."""
 
 
 @dataclass(slots=True)
@@ -55,11 +62,20 @@ class Helpline:
         await self.engine.start()
 
     async def stop(self) -> None:
-        await self.engine.drain()
-        await self.counts.flush(self.sessions)
-        await self.relay.stop()
-        await self.claims.close()
-        await self.db.dispose()
+        """Save what is in flight and let go of every connection; no step may hang the stop."""
+        steps: tuple[tuple[str, Callable[[], Awaitable[object]]], ...] = (
+            ("state", self.engine.drain),
+            ("counts", lambda: self.counts.flush(self.sessions)),
+            ("relay", self.relay.stop),
+            ("claims", self.claims.close),
+            ("database", lambda: self.db.dispose()),
+        )
+        for name, step in steps:
+            try:
+                async with asyncio.timeout(STOP_STEP_SECONDS):
+                    await step()
+            except TimeoutError:
+                log.warning("stop step did not finish within %s s step=%s", STOP_STEP_SECONDS, name)
 
 
 def build_relay(settings: Settings) -> Relay:

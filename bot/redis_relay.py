@@ -50,6 +50,7 @@ CONTENT_EVENT_TYPES = frozenset({"message", "simulator", "handover"})
 _RECONNECT_FIRST = 0.1
 _RECONNECT_MAX = 5.0
 _READ_TIMEOUT = 1.0
+_STOP_SECONDS = 5.0
 _CONFIRM_TIMEOUT = 2.0
 _REDIS_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
@@ -91,6 +92,7 @@ class RedisRelay:
         self._confirmations: dict[str, asyncio.Event] = {}
         self.outages = 0
         """Times the link to Redis was lost: a cached state from before one is not trusted."""
+        self._stopping = False
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -104,14 +106,20 @@ class RedisRelay:
             health_check_interval=15,
             retry=Retry(NoBackoff(), 1),
         )
+        self._stopping = False
         self._reader = asyncio.create_task(self._read_forever(), name="redis-relay-reader")
 
     async def stop(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            # A cancellation that lands inside the client's own clean-up can be swallowed
+            # there; the flag ends the loop at its next turn, and the wait is bounded so a
+            # worker's shutdown never hangs on the reader.
+            self._stopping = True
+            reader.cancel()
+            done, _ = await asyncio.wait({reader}, timeout=_STOP_SECONDS)
+            if not done:
+                log.warning("relay reader did not stop within %s s", _STOP_SECONDS)
         self._subscribers.clear()
         if self._client is not None:
             await self._client.aclose()
@@ -197,7 +205,7 @@ class RedisRelay:
     async def _read_forever(self) -> None:
         delay = self._reconnect_first
         first = True
-        while True:
+        while not self._stopping:
             assert self._client is not None
             pubsub = self._client.pubsub()
             try:
@@ -212,7 +220,7 @@ class RedisRelay:
                     log.info("relay reconnected to Redis topics=%s", len(channels))
                     self._announce_link(connected=True)
                 first = False
-                while True:
+                while not self._stopping:
                     message = await pubsub.get_message(timeout=_READ_TIMEOUT)
                     if message is None:
                         continue
