@@ -202,3 +202,26 @@ async def test_two_saves_of_one_person_at_once_are_never_cached_until_both_are_d
         assert (await versions.look("alias-1", None)).token == token
     finally:
         await claims.close()
+
+
+async def test_a_worker_stops_while_redis_is_away_and_its_relay_is_reconnecting(
+    scale_database: str, redis_server: RedisServer
+) -> None:
+    settings = make_settings(scale_database, HELPLINE_REDIS_URL=redis_server.url)
+    line = build_helpline(settings)
+    await line.start()
+    user = secrets.token_hex(8)
+    await simulator(line, user, "hello")
+    await simulator(line, user, "language")
+    redis_server.stop()
+    await asyncio.sleep(0.5)  # the relay has lost Redis and is trying again
+    stopping = asyncio.create_task(line.stop())
+    # A bound only so that a hang fails this test instead of the whole run.
+    done, _ = await asyncio.wait({stopping}, timeout=60)
+    assert done, "the worker's stop hung while Redis was away"
+    stopping.result()
+    # Nothing the person did before the stop is lost: the next worker finds them in the
+    # language menu, where "2" chooses Spanish.
+    redis_server.start()
+    async with two_workers(scale_database, redis_server.url) as (after, _):
+        assert "español" in (await simulator(after, user, "2"))[0].casefold()
