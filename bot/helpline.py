@@ -117,7 +117,7 @@ def build_helpline(
         namespace=claims_namespace(settings),
         keep_for_seconds=int(keep_for.total_seconds()),
         seen_seconds=int(SEEN_ID_TTL.total_seconds()),
-        outages=_outages(relay),
+        outages=lambda: relay.outages,
     )
     engine = Engine(
         settings=settings,
@@ -151,18 +151,6 @@ def build_helpline(
         claims=claims,
         priority=priority,
     )
-
-
-def _outages(relay: Relay) -> Callable[[], int]:
-    """How often the relay lost Redis (0 for a relay that cannot lose it)."""
-    if isinstance(relay, InProcessRelay):
-        return lambda: 0  # one process: redis-py is never imported
-    from bot.redis_relay import RedisRelay
-
-    if isinstance(relay, RedisRelay):
-        redis_relay = relay
-        return lambda: redis_relay.outages
-    return lambda: 0
 
 
 def claims_namespace(settings: Settings) -> str:

@@ -191,6 +191,9 @@ def parse_event(event: Event) -> RelayEvent | None:
 
 
 class Relay(Protocol):
+    outages: int
+    """Times the link between workers was lost (a cached state from before one is not trusted)."""
+
     async def publish(self, topic: str, event: Event) -> None:
         """Deliver ``event`` to every current subscriber of ``topic``, on any worker."""
 
@@ -238,6 +241,8 @@ class InProcessRelay:
 
     def __init__(self) -> None:
         self._subscribers: defaultdict[str, set[Subscription]] = defaultdict(set)
+        self.outages = 0
+        """Always 0: one process has no link to lose."""
 
     async def start(self) -> None:
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from pathlib import Path
@@ -38,6 +37,7 @@ from bot.console.security import (
     allowed_origins,
     session_cookie,
 )
+from bot.console.static_files import add_static_route
 from bot.console.throttle import SignInThrottle
 from bot.console.words import choices as console_language_choices
 from bot.console.words import inbox_phrases, inbox_plurals
@@ -336,13 +336,7 @@ def router(helpline: Helpline) -> APIRouter:
             max_chats=int(_field(form, "max_chats") or "0"),
         )
 
-    @api.get("/static/{name}")
-    async def static(name: str) -> Response:
-        media_type = STATIC.get(name)
-        if media_type is None:
-            return Response("Not found", status_code=404)
-        body = await asyncio.to_thread((HERE / "static" / name).read_bytes)
-        return Response(body, media_type=media_type)
+    add_static_route(api, STATIC)
 
     @api.websocket("/ws")
     async def live(socket: WebSocket) -> None:

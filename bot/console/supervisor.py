@@ -7,7 +7,6 @@ with counts under five hidden in the chart, the table beside it and the CSV alik
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from pathlib import Path
@@ -22,6 +21,7 @@ from bot.console.board import SupervisorSocket
 from bot.console.history import ChartView, channel_name, csv_text, history, shown
 from bot.console.language import advocate_language
 from bot.console.security import SecureRoute, session_cookie
+from bot.console.static_files import add_static_route
 from bot.console.stats import Range
 from bot.console.words import choices, words
 from bot.helpline import Helpline
@@ -125,13 +125,7 @@ def router(helpline: Helpline) -> APIRouter:
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
-    @api.get("/static/{name}")
-    async def static(name: str) -> Response:
-        media_type = STATIC.get(name)
-        if media_type is None:
-            return Response("Not found", status_code=404)
-        body = await asyncio.to_thread((HERE / "static" / name).read_bytes)
-        return Response(body, media_type=media_type)
+    add_static_route(api, STATIC)
 
     @api.websocket("/ws")
     async def board(socket: WebSocket) -> None:
