@@ -11,10 +11,11 @@ import re
 import string
 import tomllib
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TypeVar, cast
 
 from babel import Locale
 from babel.messages.pofile import read_po
@@ -56,6 +57,9 @@ class Language:
         return _direction(self.code)
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True, slots=True)
 class Catalogue:
     language: Language
@@ -64,6 +68,17 @@ class Catalogue:
     _keywords: dict[str, tuple[str, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _derived: dict[Callable[[Catalogue], object], object] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def derived(self, build: Callable[[Catalogue], T]) -> T:
+        """``build(self)``, computed once per catalogue: an index or folded word list
+        that every message would otherwise rebuild."""
+        found = self._derived.get(build)
+        if found is None:
+            found = self._derived[build] = build(self)
+        return cast(T, found)
 
     def text(self, key: str, *, discreet: bool = False, **params: str | None) -> str:
         """Return the text for ``key`` with its placeholders filled.

@@ -351,16 +351,17 @@ _ACCENTS = str.maketrans("èòàé", "eoae")
 
 @dataclass(frozen=True, slots=True)
 class _Clues:
-    """Every catalogue's keywords, indexed once: single words by word, phrases in a list."""
+    """Every catalogue's keywords, indexed once: single words by word, phrases by their
+    first word (a phrase can only be in a message that has its first word)."""
 
     words: dict[str, list[tuple[str, int]]]
-    phrases: list[tuple[str, str, int]]
+    phrases: dict[str, list[tuple[str, str, int]]]
 
 
 @cache
 def _clues() -> _Clues:
     words: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    phrases: list[tuple[str, str, int]] = []
+    phrases: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
     for code in language_codes():
         if base_language(code) != code:
             continue  # a regional variant shares its base language's words
@@ -368,22 +369,24 @@ def _clues() -> _Clues:
             weight = 2 if key == "keywords.greetings" else 1
             for keyword in catalogue(code).words(key):
                 if " " in keyword:
-                    phrases.append((f" {keyword} ", code, weight + 1))
+                    first = keyword.split(" ", 1)[0]
+                    phrases[first].append((f" {keyword} ", code, weight + 1))
                 else:
                     words[keyword].append((code, weight))
-    return _Clues(dict(words), phrases)
+    return _Clues(dict(words), dict(phrases))
 
 
 def _keyword_guess(text: str) -> str | None:
     clues = _clues()
     scores: Counter[str] = Counter()
-    for word in set(_WORD.findall(text)):
+    found = _WORD.findall(text)
+    padded = f" {' '.join(found)} "
+    for word in set(found):
         for code, weight in clues.words.get(word, ()):
             scores[code] += weight
-    padded = f" {' '.join(_WORD.findall(text))} "
-    for phrase, code, weight in clues.phrases:
-        if phrase in padded:
-            scores[code] += weight
+        for phrase, code, weight in clues.phrases.get(word, ()):
+            if phrase in padded:
+                scores[code] += weight
     if not scores:
         return None
     best = max(scores.values())

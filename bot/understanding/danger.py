@@ -13,18 +13,24 @@ DANGER_WORDS = "keywords.danger"
 def contains_danger(text: str, words: Catalogue) -> bool:
     """True when a danger phrase of the person's language or English is in ``text``."""
     said = fold(text)
+    substrings, spaced = words.derived(_danger_phrases)
+    if any(phrase in said for phrase in substrings):
+        return True
+    padded = f" {_spaced(said)} "
+    return any(phrase in padded for phrase in spaced)
+
+
+def _danger_phrases(words: Catalogue) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The language's and English danger phrases, folded once: those found as
+    substrings (Chinese, Thai, Korean), then the spaced ones padded for whole words."""
     phrases = words.words(DANGER_WORDS) + (
         words.fallback.words(DANGER_WORDS) if words.fallback else ()
     )
-    padded = f" {_spaced(said)} "
-    for phrase in phrases:
-        folded = fold(phrase)
-        if unspaced(folded):
-            if folded in said:
-                return True
-        elif f" {_spaced(folded)} " in padded:
-            return True
-    return False
+    folded = [fold(phrase) for phrase in phrases]
+    return (
+        tuple(phrase for phrase in folded if unspaced(phrase)),
+        tuple(f" {_spaced(phrase)} " for phrase in folded if not unspaced(phrase)),
+    )
 
 
 def _spaced(text: str) -> str:

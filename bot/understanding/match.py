@@ -10,6 +10,7 @@ question to ask, not a guess to make.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -56,13 +57,41 @@ SHORT_WORD = 4
 """Words this short are matched as typed, not by stem ("меня" and "меню" share a stem)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Lexicon:
+    """One language's phrases, indexed so a message is scored against the few that can
+    match it instead of all of them (profiled: most of the time of ``understand``)."""
+
+    substrings: tuple[_Phrase, ...]
+    """Chinese, Thai and Korean phrases, found as substrings."""
+    by_first: dict[str, tuple[_Phrase, ...]]
+    """Spaced phrases under their first stem and their first word as typed."""
+    slips: dict[str, tuple[_Phrase, ...]]
+    """Phrases whose first word is long enough to be typed with a slip, by that word."""
+    slip_words: dict[int, tuple[str, ...]]
+    """Those first words by length: a typed word is compared only with words of about
+    its own length (``_close``)."""
+
+    def near(self, typed: Sequence[str]) -> list[_Phrase]:
+        """The slip-tolerant phrases whose first word is close to a word typed."""
+        found: list[_Phrase] = []
+        for word in set(typed):
+            for length in range(len(word) - 2, len(word) + 3):
+                for first in self.slip_words.get(length, ()):
+                    if first != word and _close(first, word):
+                        found.extend(self.slips[first])
+        return found
+
+
 @cache
-def _lexicon(language: str, marked: bool = False) -> tuple[_Phrase, ...]:
+def _lexicon(language: str, marked: bool = False) -> _Lexicon:
     words = catalogue(language)
     sources = [(words, language)]
     if words.fallback is not None:
         sources.append((words.fallback, words.fallback.language.code))
-    phrases: list[_Phrase] = []
+    substrings: list[_Phrase] = []
+    by_first: dict[str, list[_Phrase]] = {}
+    slips: dict[str, list[_Phrase]] = {}
     for source, code in sources:
         for intent in Intent:
             if intent in NEVER_GUESSED:
@@ -70,11 +99,25 @@ def _lexicon(language: str, marked: bool = False) -> tuple[_Phrase, ...]:
             for phrase in _entries(source, f"intent.{intent.value}"):
                 folded = fold(phrase, keep_marks=marked and code == language)
                 if unspaced(folded):
-                    phrases.append(_Phrase(intent, (), (), folded.replace(" ", "")))
-                else:
-                    raw = tuple(tokens(folded))
-                    phrases.append(_Phrase(intent, stems(list(raw), code), raw, None))
-    return tuple(phrases)
+                    substrings.append(_Phrase(intent, (), (), folded.replace(" ", "")))
+                    continue
+                raw = tuple(tokens(folded))
+                if not raw:
+                    continue  # no word to match: it could never score
+                entry = _Phrase(intent, stems(list(raw), code), raw, None)
+                if len(raw[0]) >= FUZZY_MIN_LENGTH:
+                    slips.setdefault(raw[0], []).append(entry)
+                for first in {entry.words[0], raw[0]}:
+                    by_first.setdefault(first, []).append(entry)
+    return _Lexicon(
+        tuple(substrings),
+        {first: tuple(phrases) for first, phrases in by_first.items()},
+        {first: tuple(phrases) for first, phrases in slips.items()},
+        {
+            length: tuple(first for first in slips if len(first) == length)
+            for length in {len(first) for first in slips}
+        },
+    )
 
 
 def _entries(words: Catalogue, key: str) -> list[str]:
@@ -95,7 +138,8 @@ def understand(text: str, words: Catalogue) -> Meaning:
     if marked:
         folded = fold(text, keep_marks=True)
     raw = tokens(folded)
-    own, english = stems(raw, language), stems(raw, "en")
+    own = stems(raw, language)
+    english = own if language == "en" else stems(raw, "en")
     message = _Message(
         stems=own,
         english=english,
@@ -104,7 +148,14 @@ def understand(text: str, words: Catalogue) -> Meaning:
         known=frozenset(own + english + tuple(raw)),
     )
     scores: dict[Intent, float] = {}
-    for phrase in _lexicon(language, marked):
+    lexicon = _lexicon(language, marked)
+    candidates = list(lexicon.substrings)
+    for word in message.known:
+        candidates.extend(lexicon.by_first.get(word, ()))
+    # A long first word may be typed with a slip ("pasport"): its phrases are tried
+    # when a word of the message is close to it.
+    candidates.extend(lexicon.near([word for word in raw if len(word) >= FUZZY_MIN_LENGTH - 2]))
+    for phrase in candidates:
         score = _score(phrase, message)
         if score > scores.get(phrase.intent, 0.0):
             scores[phrase.intent] = score
@@ -137,7 +188,15 @@ def _score(phrase: _Phrase, message: _Message) -> float:
         and (not fuzzy or len(phrase.raw[0]) < FUZZY_MIN_LENGTH)
     ):
         return 0.0  # its first word is nowhere in the message: most phrases stop here
-    for candidate in (message.stems, message.english):
+    readings = (
+        (message.stems,)
+        if message.english is message.stems
+        else (
+            message.stems,
+            message.english,
+        )
+    )
+    for candidate in readings:
         found = _in_order(phrase, candidate, message.raw, fuzzy=fuzzy)
         if found:
             return 2.0 * len(phrase.words) + (1.0 if found == "exact" else 0.5)
@@ -154,12 +213,14 @@ def _in_order(
     for index, wanted in enumerate(phrase.words):
         limit = len(stems_) if last < 0 else min(len(stems_), last + 2 + MAX_GAP)
         hit = None
+        as_typed = phrase.raw[index]
+        short = len(as_typed) <= SHORT_WORD
+        slips = fuzzy and len(as_typed) >= FUZZY_MIN_LENGTH
         for at in range(position, limit):
-            short = len(phrase.raw[index]) <= SHORT_WORD
-            if (raw[at] == phrase.raw[index]) if short else (stems_[at] == wanted):
+            if (raw[at] == as_typed) if short else (stems_[at] == wanted):
                 hit = at
                 break
-            if fuzzy and _close(phrase.raw[index], raw[at]):
+            if slips and _close(as_typed, raw[at]):
                 hit, exact = at, False
                 break
         if hit is None:

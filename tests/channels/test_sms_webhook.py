@@ -215,6 +215,24 @@ async def test_a_signature_that_is_not_ascii_is_refused_not_a_crash(
     assert response.status_code == 403
 
 
+async def test_a_signed_form_sent_as_multipart_is_refused_and_accented_text_is_read_whole(
+    client: httpx.AsyncClient, twilio_fake: FakeTwilio
+) -> None:
+    person = phone(client, twilio_fake, US_NUMBER)
+    params = person.inbound_params("hello", inbound_sid())
+    # Twilio posts url-encoded text only; the same fields as multipart are not Twilio.
+    multipart = await client.post(
+        SMS_PATH,
+        files={name: (None, value) for name, value in params.items()},
+        headers={"X-Twilio-Signature": sign(SMS_PATH, params)},
+    )
+    assert multipart.status_code == 403
+    assert twilio_fake.attempts["create"] == 0
+    # Percent-encoded UTF-8 arrives as the person wrote it: Vietnamese is recognised.
+    replies = await phone(client, twilio_fake, "+84912345678").text("tôi cần giúp đỡ")
+    assert any("Đây là đường dây hỗ trợ" in reply for reply in replies)
+
+
 async def test_forged_status_callback_is_refused(
     client: httpx.AsyncClient, twilio_fake: FakeTwilio
 ) -> None:
