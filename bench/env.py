@@ -138,23 +138,7 @@ class Server:
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
 
     def start(self, ready_path: str = "/healthz", timeout: float = 60.0) -> None:
-        command = [
-            PYTHON,
-            "-m",
-            "uvicorn",
-            self.app,
-            "--host",
-            HOST,
-            "--port",
-            str(self.port),
-            "--workers",
-            str(self.workers),
-            "--no-access-log",
-            "--no-server-header",
-            "--no-proxy-headers",
-            "--log-level",
-            "warning",
-        ]
+        command = [PYTHON, "-m", "bench.serve", self.app, HOST, str(self.port), str(self.workers)]
         self._process = subprocess.Popen(
             command,
             cwd=ROOT,

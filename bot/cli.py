@@ -12,20 +12,12 @@ from collections.abc import Callable, Sequence
 
 import uvicorn
 
+from bot.server_options import uvicorn_options
 from bot.settings import Settings
 from bot.startup import StartupError, check_database, check_services, load_settings, where
 
 Command = Callable[[argparse.Namespace], int]
 log = logging.getLogger("bot.cli")
-
-HEADER_BYTES = 16 * 1024
-"""The largest request head (request line and headers) uvicorn will buffer."""
-KEEP_ALIVE_SECONDS = 5
-"""An idle keep-alive connection is closed after this long."""
-WEBSOCKET_FRAME_BYTES = 64 * 1024
-"""The largest WebSocket message (a console or simulator frame is a few kilobytes)."""
-GRACEFUL_SECONDS = 20
-"""On SIGTERM, requests in flight get this long to finish before the process exits."""
 
 
 def _settings(mode: str | None = None) -> Settings:
@@ -145,16 +137,7 @@ def _serve(settings: Settings, host: str, port: int, *, workers: int) -> int:
         port=port,
         workers=workers,
         log_config=None,
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        # h11, not httptools: httptools has no limit on the size of a request head, so a
-        # header bomb could fill the worker's memory before any code of ours runs.
-        http="h11",
-        h11_max_incomplete_event_size=HEADER_BYTES,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        timeout_graceful_shutdown=GRACEFUL_SECONDS,
-        ws_max_size=WEBSOCKET_FRAME_BYTES,
+        **uvicorn_options(),
     )
     return 0
 
