@@ -335,15 +335,16 @@ class Engine:
                 session.add(ticket)
 
     def _new_contact(self, inbound: Inbound, now: dt.datetime) -> Contact:
-        country = (inbound.country_hint or "").upper()
+        hint = inbound.country()
+        country = (hint or "").upper()
         if country not in self._directory.countries:
             # The SIM's country is a guess (many write from abroad); no country is "" and
             # never a default, which would give someone another country's numbers.
             country = ""
         language = (
-            guess_language(inbound.text, inbound.country_hint)
+            guess_language(inbound.text, hint)
             or language_for_telegram(inbound.language_hint)
-            or language_for_country(inbound.country_hint)
+            or language_for_country(hint)
         )
         contact = Contact(
             alias=inbound.alias,

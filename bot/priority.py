@@ -32,9 +32,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from sqlmodel import col, select
 
@@ -210,11 +211,17 @@ async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
 
 
 def _sender(body: bytes) -> str | None:
-    """The ``From`` field of a form body, or None (the app refuses such a request itself)."""
+    """The ``From`` field of a form body, or None (the app refuses such a request itself).
+
+    Found with one search rather than by parsing the whole form, which the channel does
+    anyway once the signature is checked."""
+    found = _FROM.search(body)
+    if found is None:
+        return None
     try:
-        for name, value in parse_qsl(body.decode("utf-8"), max_num_fields=100):
-            if name == "From":
-                return value or None
+        return unquote_plus(found.group(1).decode("ascii"), errors="strict") or None
     except (UnicodeDecodeError, ValueError):
         return None
-    return None
+
+
+_FROM = re.compile(rb"(?:^|&)From=([^&]*)")

@@ -16,6 +16,7 @@ _GSM_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 _GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
+_GSM = _GSM_BASIC | _GSM_EXTENDED
 
 Encoding = Literal["GSM-7", "UCS-2"]
 
@@ -32,17 +33,15 @@ class Segments:
 
 
 def encoding_of(text: str) -> Encoding:
-    for char in text:
-        if char not in _GSM_BASIC and char not in _GSM_EXTENDED:
-            return "UCS-2"
-    return "GSM-7"
+    return "GSM-7" if _GSM.issuperset(text) else "UCS-2"
 
 
 def measure(text: str) -> Segments:
     """Return how the carrier will encode ``text`` and how many segments it bills."""
+    # Set arithmetic rather than a loop per character: every reply is measured.
     encoding = encoding_of(text)
     if encoding == "GSM-7":
-        units = sum(2 if char in _GSM_EXTENDED else 1 for char in text)
+        units = len(text) + sum(text.count(char) for char in _GSM_EXTENDED.intersection(text))
         single, part = GSM_SINGLE, GSM_PART
     else:
         units = len(text.encode("utf-16-le")) // 2

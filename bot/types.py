@@ -7,6 +7,7 @@ accidental log line or traceback cannot print it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -42,10 +43,19 @@ class Inbound:
     """A button's payload (Telegram callback data, a simulator click): bypasses menu numbers."""
     language_hint: str | None = None
     country_hint: str | None = None
+    locate: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
+    """Works out the country hint when the engine needs it (someone new): reading a
+    phone number costs more than a returning person's whole menu turn."""
     message_id: str | None = None
     """The provider's id for this message, used only to ignore a redelivery."""
     has_media: bool = False
     """A picture, voice note or file came with it; the channel never fetched it."""
+
+    def country(self) -> str | None:
+        """Where the person probably is: the channel's hint, else worked out now."""
+        if self.country_hint is None and self.locate is not None:
+            return self.locate()
+        return self.country_hint
 
 
 @dataclass(frozen=True, slots=True)

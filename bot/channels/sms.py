@@ -9,6 +9,7 @@ of a child can be reported.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -156,7 +157,6 @@ class SmsChannel:
             log.info("sms opt-in recorded sid=%s", message.sid)
             return []
 
-        country = country_of(message.sender, message.from_country)
         turn = await engine.handle(
             Inbound(
                 channel=Channel.SMS,
@@ -165,7 +165,7 @@ class SmsChannel:
                 text=message.body,
                 address=Address(Channel.SMS, message.sender),
                 has_media=message.media_count > 0,
-                country_hint=country,
+                locate=partial(country_of, message.sender, message.from_country),
                 message_id=message.sid,
             )
         )
