@@ -4,9 +4,11 @@ With the in-process relay the help line is one process, so it sees every message
 every change a turn makes: a person's state can be answered from memory instead of a
 database read, and a redelivered message id recognised without one. Anything that
 changes a person outside a turn goes through a ticket (claims, closes, queue news),
-so state is cached only while a person has no ticket. An entry lives no longer than
-the person-state retention window, so memory never keeps what the database has
-already forgotten.
+so state is cached only while a person has no ticket. The state of the newest people
+is held; everyone else the database holds is held by alias only, so a newcomer is
+recognised without a read however large the line grows (up to ``known_capacity``
+people). An entry lives no longer than the person-state retention window, so memory
+never keeps what the database has already forgotten.
 
 With Redis (several workers, ``shared``) each worker keeps its own entries, each with
 the version token Redis held for that person when it was stored; an entry is used
@@ -40,12 +42,22 @@ def _snapshot(contact: Contact, token: str) -> Snapshot:
 
 
 class ContactCache:
+    """People's state for the newest ``capacity`` people; for everyone else, their alias.
+
+    The state part is what saves a read when someone writes again. The alias part (alias
+    and last-seen time only, a third of an entry's memory) is what keeps "known
+    absent" a memory check for a line larger than the state part: without it, every
+    newcomer to a line of 100,000 people cost a database read. Both parts are in
+    last-seen order and let go of people past the retention window the same way.
+    """
+
     def __init__(
         self,
         *,
         enabled: bool,
         keep_for: dt.timedelta,
-        capacity: int = 50_000,
+        capacity: int = 20_000,
+        known_capacity: int = 200_000,
         shared: bool = False,
     ) -> None:
         self.enabled = enabled
@@ -53,7 +65,11 @@ class ContactCache:
         """Several workers: entries are trusted only with a matching version token."""
         self._keep_for = keep_for
         self._capacity = capacity
+        self._known_capacity = 0 if shared else known_capacity
         self._contacts: OrderedDict[str, Snapshot] = OrderedDict()
+        self._known: OrderedDict[str, dt.datetime] = OrderedDict()
+        """People whose state did not fit (alias to last seen): never someone in
+        ``_contacts``. A shared cache keeps none, as it is never complete."""
         self.complete = False
         """Every person the database holds is here: an alias not here is someone new."""
 
@@ -61,22 +77,42 @@ class ContactCache:
         """Hold everyone the database still holds, so a newcomer costs no read."""
         if not self.enabled or self.shared:
             return 0
+        recent = col(Contact.last_seen) > now - self._keep_for
+        limit = self._capacity + self._known_capacity
         async with sessions() as session:
+            # The newest people's state, then everyone's alias: the rest need no more.
             rows = await session.exec(
                 select(Contact)
-                .where(col(Contact.last_seen) > now - self._keep_for)
-                .order_by(col(Contact.last_seen))
-                .limit(self._capacity + 1)
+                .where(recent)
+                .order_by(col(Contact.last_seen).desc())
+                .limit(self._capacity)
             )
             contacts = rows.all()
-        for contact in contacts[: self._capacity]:
+            known = await session.exec(
+                select(Contact.alias, Contact.last_seen)
+                .where(recent)
+                .order_by(col(Contact.last_seen))
+                .limit(limit + 1)
+            )
+            everyone = known.all()
+        for contact in reversed(contacts):
             self._contacts[contact.alias] = _snapshot(contact, "")
-        self.complete = len(contacts) <= self._capacity
-        return len(self._contacts)
+        self.complete = len(everyone) <= limit
+        if self.complete:  # otherwise aliases would save no read
+            for alias, last_seen in everyone:
+                if alias not in self._contacts:
+                    self._known[alias] = last_seen
+        return len(self)
 
-    def known_absent(self, alias: str) -> bool:
+    def known_absent(self, alias: str, now: dt.datetime) -> bool:
         """True when ``alias`` is certainly not in the database (a newcomer)."""
-        return self.complete and alias not in self._contacts
+        if not self.complete or alias in self._contacts:
+            return False
+        last_seen = self._known.get(alias)
+        if last_seen is not None and now - last_seen > self._keep_for:
+            del self._known[alias]  # past the window, as in the database: someone new
+            return True
+        return last_seen is None
 
     def get(self, alias: str, now: dt.datetime, token: str | None = "") -> Contact | None:
         """A fresh copy of the cached state, or None when the database must be asked.
@@ -101,32 +137,50 @@ class ContactCache:
         """Hold this state under ``token`` (None: the version is unknown, hold nothing)."""
         if not self.enabled:
             return
+        alias = contact.alias
         if token is None:
-            self._contacts.pop(contact.alias, None)
+            self._contacts.pop(alias, None)
             return
-        self._contacts[contact.alias] = _snapshot(contact, token)
-        self._contacts.move_to_end(contact.alias)
+        self._known.pop(alias, None)
+        self._contacts[alias] = _snapshot(contact, token)
+        self._contacts.move_to_end(alias)
         # Entries are in last-seen order: drop the oldest past the window (people who
-        # never wrote again, or whose alias key has rotated), and any over capacity.
+        # never wrote again, or whose alias key has rotated); over capacity, the oldest
+        # state makes way and only its alias stays.
         horizon = contact.last_seen - self._keep_for
         while self._contacts:
-            oldest = next(iter(self._contacts.values()))
-            if len(self._contacts) > self._capacity:
-                self.complete = False  # someone still in the database is no longer here
-            elif oldest[_LAST_SEEN] >= horizon:
+            oldest, snapshot = next(iter(self._contacts.items()))
+            if snapshot[_LAST_SEEN] < horizon:
+                self._contacts.popitem(last=False)
+            elif len(self._contacts) > self._capacity:
+                self._contacts.popitem(last=False)
+                self._remember(oldest, snapshot[_LAST_SEEN])
+            else:
                 break
-            self._contacts.popitem(last=False)
+        while self._known and next(iter(self._known.values())) < horizon:
+            self._known.popitem(last=False)
+
+    def _remember(self, alias: str, last_seen: dt.datetime) -> None:
+        """Keep only the alias of someone whose state made way, while there is room."""
+        if len(self._known) < self._known_capacity:
+            self._known[alias] = last_seen
+        else:
+            # Someone still in the database is no longer here: aliases save no read now.
+            self.complete = False
+            self._known.clear()
 
     def drop(self, alias: str) -> None:
         self._contacts.pop(alias, None)
+        self._known.pop(alias, None)
 
     def clear(self) -> None:
         """Forget every entry (Redis could not be asked: nothing here is known current)."""
         self._contacts.clear()
+        self._known.clear()
         self.complete = False
 
     def __len__(self) -> int:
-        return len(self._contacts)
+        return len(self._contacts) + len(self._known)
 
 
 class SeenIds:

@@ -158,8 +158,11 @@ class Engine:
         cached = self._cache.get(inbound.alias, now, look.token)
         newcomer = (
             cached is None
-            and self._cache.known_absent(inbound.alias)
-            and (inbound.previous_alias is None or self._cache.known_absent(inbound.previous_alias))
+            and self._cache.known_absent(inbound.alias, now)
+            and (
+                inbound.previous_alias is None
+                or self._cache.known_absent(inbound.previous_alias, now)
+            )
         )
         ask_seen = seen is not None and not self._seen_ids.enabled and not look.seen_complete
         if newcomer and not ask_seen:
