@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlmodel import SQLModel
 
 from bot.helpline import Helpline, build_helpline
@@ -102,3 +102,15 @@ async def helpline(database_url: str, clock: FrozenClock) -> AsyncIterator[Helpl
 @pytest.fixture
 def person(helpline: Helpline) -> Person:
     return Person(helpline)
+
+
+def contact_reads(line: Helpline) -> list[str]:
+    """Every statement that reads people's state from this worker's database."""
+    reads: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM contact" in statement:
+            reads.append(statement)
+
+    event.listen(line.db.sync_engine, "before_cursor_execute", record)
+    return reads

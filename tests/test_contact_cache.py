@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from bot.contact_cache import ContactCache
 from bot.helpline import Helpline, build_helpline
 from bot.i18n import catalogue
 from bot.models import Contact
 from bot.states import State
-from tests.conftest import FrozenClock, make_settings, prepare_database
+from tests.conftest import FrozenClock, contact_reads, make_settings, prepare_database
 from tests.dialogue import Person
 
 STATE_CAPACITY = ContactCache(enabled=True, keep_for=dt.timedelta(hours=1))._capacity
@@ -56,18 +56,6 @@ def _contact(alias: str, language: str, seen: dt.datetime) -> dict[str, Any]:
         "concern": False,
         "asked": None,
     }
-
-
-def contact_reads(line: Helpline) -> list[str]:
-    """Every statement that reads people's state from this process's database."""
-    reads: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM contact" in statement:
-            reads.append(statement)
-
-    event.listen(line.db.sync_engine, "before_cursor_execute", record)
-    return reads
 
 
 @pytest.fixture

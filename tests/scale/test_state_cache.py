@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
 
 from bot import coherence
 from bot.coherence import Versions
@@ -23,7 +22,7 @@ from bot.i18n import catalogue
 from bot.render import numbered
 from bot.types import Channel
 from tests import services
-from tests.conftest import make_settings
+from tests.conftest import contact_reads, make_settings
 from tests.dialogue import Person
 from tests.scale.cluster import RedisServer
 
@@ -80,18 +79,6 @@ async def simulator(line: Helpline, user: str, text: str) -> list[str]:
     """A message without a provider id (the web simulator): no delivery claim in Redis."""
     turn = await line.engine.receive(Channel.SIMULATOR, user, text, country_hint="US")
     return [numbered(reply) for reply in turn.replies]
-
-
-def contact_reads(line: Helpline) -> list[str]:
-    """Every statement that reads people's state from this worker's database."""
-    reads: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM contact" in statement:
-            reads.append(statement)
-
-    event.listen(line.db.sync_engine, "before_cursor_execute", record)
-    return reads
 
 
 async def test_a_walk_alternating_between_two_workers_follows_every_step(
