@@ -1,15 +1,18 @@
-"""Twilio's Messages API through the ``twilio`` library, carried by httpx.
+"""Twilio's Messages API through the ``twilio`` library, carried by httpcore.
 
 Imported only when a worker first talks to Twilio (``bot.channels.twilio_api``): what
 this module pulls in is the SMS path's whole cost in memory, so it pulls in little.
 
-- **The transport is httpx, not aiohttp.** ``twilio``'s own ``AsyncTwilioHttpClient``
-  is built on aiohttp (and aiohttp-retry), which costs a worker ~9.6 MB resident for
-  one POST and one DELETE at a time. httpx is already a dependency (python-telegram-bot
-  speaks through it, so a worker with both channels loads it once) and costs ~2.5 MB
-  where its optional CLI (rich, pygments) is not installed, ~5 MB where it is (the
-  test extras). Its errors tell a connection never made (``ConnectError``) from one
-  lost mid-request, which is what the no-double-text rule needs.
+- **The transport is httpcore, not aiohttp, nor httpx's client.** ``twilio``'s own
+  ``AsyncTwilioHttpClient`` is built on aiohttp (and aiohttp-retry), ~9.6 MB resident
+  in a worker for one POST and one DELETE at a time. httpcore is httpx's own
+  connection pool (installed with httpx, which is a dependency): ~0.5 MB, because a
+  worker already has h11 and anyio. ``import httpx`` itself costs 2.5-5 MB more: its
+  ``__init__`` imports its command-line tool, which loads click, pygments and rich
+  wherever they are installed (the test extras), and its client logs every request's
+  URL at INFO (a URL here holds a message id). httpcore's errors tell a connection
+  never made (``ConnectError``) from one lost mid-request, which is what the
+  no-double-text rule needs.
 - **Messages through twilio's generic ``Version``, not ``client.messages``.** The
   generated ``MessageList`` cannot be imported alone: its package's ``__init__``
   imports all ~80 resource modules of an account (calls, conferences, queues...),
@@ -25,8 +28,9 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from urllib.parse import urlencode
 
-import httpx
+import httpcore
 from twilio.base import values
 from twilio.base.domain import Domain
 from twilio.base.version import Version
@@ -38,25 +42,32 @@ from bot.channels.twilio_api import TransportFailed
 
 API_VERSION = "2010-04-01"
 _FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
-_NEVER_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_NEVER_CONNECTED = (httpcore.ConnectError, httpcore.ConnectTimeout, httpcore.PoolTimeout)
 """Failures before a request left this process: Twilio surely did not receive it."""
 BACKSTOP_SECONDS = 60.0
-"""httpx's own limit, only a backstop: callers bound each call far below it."""
+"""httpcore's own limit, only a backstop: callers bound each call far below it."""
+_FAILED = (
+    httpcore.NetworkError,
+    httpcore.TimeoutException,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+    httpcore.ProxyError,
+)
 
 
-class HttpxTransport(AsyncHttpClient):  # type: ignore[misc]
-    """twilio's ``AsyncHttpClient`` interface over one pooled httpx transport.
+class HttpcoreTransport(AsyncHttpClient):  # type: ignore[misc]
+    """twilio's ``AsyncHttpClient`` interface over one httpcore connection pool.
 
-    httpx's transport, not its ``AsyncClient``: the client logs every request's URL at
-    INFO, and a URL here holds a message id (twilio's aiohttp client logged none where
-    the help line sent it). The caller bounds each whole call (``asyncio.timeout`` in
-    ``TwilioApi``), so a time-out is one thing with one clock; httpx's own limit is a
-    distant backstop. The environment is not read (no proxy variables, no ``.netrc``),
-    as with twilio's aiohttp client before."""
+    The caller bounds each whole call (``asyncio.timeout`` in ``TwilioApi``), so a
+    time-out is one thing with one clock; httpcore's own limit is a distant backstop.
+    The pool's sizes are httpx's defaults. No proxy variables, no ``.netrc``: as with
+    twilio's aiohttp client before, the environment is not read."""
 
     def __init__(self) -> None:
         super().__init__(logger=None, is_async=True, timeout=None)
-        self._transport = httpx.AsyncHTTPTransport(trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0
+        )
 
     async def request(
         self,
@@ -73,37 +84,35 @@ class HttpxTransport(AsyncHttpClient):  # type: ignore[misc]
         if auth is not None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
             headers["Authorization"] = f"Basic {token}"
-        limit = httpx.Timeout(BACKSTOP_SECONDS if timeout is None else timeout)
-        request = httpx.Request(
-            method,
-            url,
-            params=params,  # type: ignore[arg-type]
-            data=data,
-            headers=headers,
-            extensions={"timeout": limit.as_dict()},
-        )
+        if params:
+            url = f"{url}?{urlencode(params, doseq=True)}"
+        body = urlencode(data, doseq=True).encode() if data else None
+        limit = BACKSTOP_SECONDS if timeout is None else timeout
         try:
-            answer = await self._transport.handle_async_request(request)
-            try:
-                await answer.aread()
-            finally:
-                await answer.aclose()
-        except httpx.TransportError as error:
-            # The name of the error class only: httpx's messages can quote the URL.
+            answer = await self._pool.request(
+                method,
+                url,
+                headers=list(headers.items()),
+                content=body,
+                extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"), limit)},
+            )
+        except _FAILED as error:
+            # The name of the error class only: a message can quote the URL.
             raise TransportFailed(
                 type(error).__name__, unsent=isinstance(error, _NEVER_CONNECTED)
             ) from None
-        return Response(answer.status_code, answer.text, answer.headers)
+        text = answer.content.decode("utf-8", errors="replace")
+        return Response(answer.status, text, {k.decode(): v.decode() for k, v in answer.headers})
 
     async def close(self) -> None:
-        await self._transport.aclose()
+        await self._pool.aclose()
 
 
 class MessagesApi:
     """The three calls the help line makes, for one account at ``base_url``."""
 
     def __init__(self, account_sid: str, auth_token: str, base_url: str) -> None:
-        self.transport = HttpxTransport()
+        self.transport = HttpcoreTransport()
         client = Client(account_sid, auth_token, http_client=self.transport)
         self._version = Version(Domain(client, base_url.rstrip("/")), API_VERSION)
         self._account = f"/Accounts/{account_sid}"
