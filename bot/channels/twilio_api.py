@@ -1,6 +1,6 @@
 """The Twilio REST calls the help line makes: send one SMS, delete one message record.
 
-The real ``twilio`` library, pointed at ``TWILIO_API_BASE_URL``, over httpx
+The real ``twilio`` library, pointed at ``TWILIO_API_BASE_URL``, over httpcore
 (``bot.channels.twilio_rest`` says why not twilio's aiohttp client). That module is
 imported at the first call, not here: a worker that never talks to Twilio's API never
 loads the client. Every failure becomes a ``Failure`` value: nothing here raises to a
