@@ -18,6 +18,7 @@ from sqlmodel import SQLModel
 from bot.accounts import TOTP_PURPOSE, add_advocate
 from bot.app import create_app
 from bot.helpline import Helpline, build_helpline
+from bot.server_options import uvicorn_options
 from bot.states import Role
 from bot.types import Address, Channel, Reply
 from tests.conftest import FrozenClock, make_settings, prepare_database
@@ -118,6 +119,8 @@ async def serve(helpline: Helpline) -> AsyncIterator[str]:
         host="127.0.0.1",
         port=port,
         log_level="warning",
+        # Production's HTTP protocol (its WebSocket upgrades included); no graceful wait.
+        http=uvicorn_options()["http"],
         ws="websockets-sansio",
         lifespan="on",
     )
