@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator
 
@@ -274,22 +275,31 @@ def closed_port() -> int:
     return port
 
 
-async def test_a_send_twilio_never_received_is_tried_again_then_counted(
-    database_url: str, clock: FrozenClock, twilio_fake: FakeTwilio
-) -> None:
-    # A refused connection means Twilio has no message: trying again cannot text twice.
-    url = f"http://127.0.0.1:{closed_port()}"
+@contextlib.asynccontextmanager
+async def line_sending_to(
+    url: str, database_url: str, clock: FrozenClock, twilio_fake: FakeTwilio
+) -> AsyncIterator[tuple[Helpline, bool]]:
+    """A line whose Twilio API is at ``url``, after it tried to send one reply there."""
     line = await open_line(
         database_url, clock, **twilio_settings(twilio_fake, TWILIO_API_BASE_URL=url)
     )
     api = quick_api(line)
     try:
         sent = await SmsSender(line, api, SmsCounts(line)).send(ADDRESS, [Reply(text="Hello")])
-        assert sent is False
-        assert await daily(line, "sms.error.network") == 3
+        yield line, sent
     finally:
         await api.close()
         await line.stop()
+
+
+async def test_a_send_twilio_never_received_is_tried_again_then_counted(
+    database_url: str, clock: FrozenClock, twilio_fake: FakeTwilio
+) -> None:
+    # A refused connection means Twilio has no message: trying again cannot text twice.
+    url = f"http://127.0.0.1:{closed_port()}"
+    async with line_sending_to(url, database_url, clock, twilio_fake) as (line, sent):
+        assert sent is False
+        assert await daily(line, "sms.error.network") == 3
 
 
 async def test_a_send_whose_connection_drops_mid_request_is_not_sent_again(
@@ -305,17 +315,11 @@ async def test_a_send_whose_connection_drops_mid_request_is_not_sent_again(
     server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    line = await open_line(
-        database_url, clock, **twilio_settings(twilio_fake, TWILIO_API_BASE_URL=url)
-    )
-    api = quick_api(line)
     try:
-        sent = await SmsSender(line, api, SmsCounts(line)).send(ADDRESS, [Reply(text="Hello")])
-        assert sent is False
-        assert len(arrived) == 1
-        assert await daily(line, "sms.error.network") == 1
+        async with line_sending_to(url, database_url, clock, twilio_fake) as (line, sent):
+            assert sent is False
+            assert len(arrived) == 1
+            assert await daily(line, "sms.error.network") == 1
     finally:
-        await api.close()
-        await line.stop()
         server.close()
         await server.wait_closed()
