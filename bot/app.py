@@ -22,6 +22,7 @@ from bot.limits import BodyLimits, WebhookDeadline
 from bot.priority import LiveChats, PriorityGate
 from bot.settings import Settings
 from bot.tasks import Housekeeping
+from bot.webhook_lane import HelplineApi, WebhookLane
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,9 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
                 await _quietly("channel", channel.stop())
             await _quietly("help line", helpline.stop())
 
-    app = FastAPI(
+    webhooks = [route for channel in channels for route in channel.webhooks()]
+    app = HelplineApi(
+        webhooks=webhooks,
         title="Help line",
         lifespan=lifespan,
         docs_url=None,
@@ -68,7 +71,9 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
     )
     app.state.helpline = helpline
     app.state.live_chats = live_chats
-    # Innermost: a webhook waiting for its turn is counted in the request's time.
+    # Innermost: the carriers' webhooks go straight to their handlers (bot.webhook_lane).
+    app.add_middleware(WebhookLane, routes=webhooks)
+    # A webhook waiting for its turn is counted in the request's time.
     app.add_middleware(
         PriorityGate, priority=helpline.priority, live=live_chats, engine=helpline.engine
     )
@@ -78,8 +83,6 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
     app.add_middleware(WebhookDeadline)
     faults.install(app)
 
-    for channel in channels:
-        app.include_router(channel.router())
     app.include_router(console.router(helpline))
     app.include_router(console_language.router(helpline))
     app.include_router(supervisor.router(helpline))

@@ -84,23 +84,36 @@ def service_of(error: Exception) -> str:
 
 async def unavailable(connection: HTTPConnection, error: Exception) -> Response | None:
     """Tell the caller to come back later; webhooks get ``Retry-After`` for redelivery."""
-    service = service_of(error)
-    metrics.service_unavailable(service)
-    path = connection.url.path
-    log.warning(
-        "service unavailable service=%s error=%s webhook=%s",
-        service,
-        type(error).__name__,
-        path.startswith(WEBHOOK_PREFIX),
-    )
     if isinstance(connection, WebSocket):
+        _note(connection.url.path, error)
         # 1013 "try again later": the console reconnects, possibly to another worker.
         with contextlib.suppress(RuntimeError, OSError):  # the peer may be gone already
             await connection.close(code=WS_1013_TRY_AGAIN_LATER)
         return None
+    return unavailable_response(connection.url.path, error)
+
+
+def unavailable_response(path: str, error: Exception) -> Response:
+    """Count and log the outage; the 503 that tells the caller when to try again.
+
+    Used by the exception handlers above and by ``bot.webhook_lane``, which answers
+    webhooks outside FastAPI's exception handling."""
+    service = _note(path, error)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
     return JSONResponse(
         {"error": "temporarily unavailable", "service": service},
         status_code=503,
         headers=headers,
     )
+
+
+def _note(path: str, error: Exception) -> str:
+    service = service_of(error)
+    metrics.service_unavailable(service)
+    log.warning(
+        "service unavailable service=%s error=%s webhook=%s",
+        service,
+        type(error).__name__,
+        path.startswith(WEBHOOK_PREFIX),
+    )
+    return service

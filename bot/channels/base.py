@@ -2,12 +2,12 @@
 
 from typing import Protocol
 
-from fastapi import APIRouter
+from bot.webhook_lane import WebhookRoute
 
 
 class ChannelAdapter(Protocol):
-    def router(self) -> APIRouter:
-        """The webhook routes of this channel (empty when the channel is not configured)."""
+    def webhooks(self) -> list[WebhookRoute]:
+        """The channel's webhooks, served by ``bot.webhook_lane`` (none when not configured)."""
 
     async def start(self) -> None:
         """Start provider clients (inside the app's lifespan)."""

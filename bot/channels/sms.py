@@ -11,10 +11,6 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
-from starlette.background import BackgroundTask
-
 from bot.channels import openapi
 from bot.channels.carrier_cleanup import Activity, CarrierCleanup
 from bot.channels.sms_sender import STATUS_PATH, SmsCounts, SmsSender, opted_out, status_url
@@ -31,6 +27,7 @@ from bot.channels.twilio_api import TwilioApi
 from bot.helpline import Helpline
 from bot.render import sms_parts_all
 from bot.types import Address, Channel, Inbound
+from bot.webhook_lane import WebhookAnswer, WebhookRequest, WebhookRoute
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +36,9 @@ FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "read"})
 """After these Twilio has nothing more to do with a message, so its record can go."""
 OPTED_OUT_CODE = "21610"
 SMS_PATH = "/webhooks/twilio/sms"
+FORBIDDEN = WebhookAnswer(403)
+BAD_REQUEST = WebhookAnswer(400)
+COUNTED = WebhookAnswer(204)
 
 
 class SmsChannel:
@@ -56,27 +56,24 @@ class SmsChannel:
         self._verifier = WebhookVerifier(settings, paths=(SMS_PATH, STATUS_PATH))
         self._status_url = status_url(helpline)
 
-    def router(self) -> APIRouter:
+    def webhooks(self) -> list[WebhookRoute]:
         """The webhook routes; without Twilio settings they answer 403 to everyone."""
-        api = APIRouter(tags=["webhooks"])
-        api.add_api_route(
-            SMS_PATH,
-            self.inbound,
-            methods=["POST"],
-            openapi_extra=openapi.TWILIO_SMS,
-            responses=openapi.TWILIO_SMS_RESPONSES,
-            response_class=Response,
-        )
-        api.add_api_route(
-            STATUS_PATH,
-            self.status,
-            methods=["POST"],
-            status_code=204,
-            openapi_extra=openapi.TWILIO_STATUS,
-            responses=openapi.TWILIO_STATUS_RESPONSES,
-            response_class=Response,
-        )
-        return api
+        return [
+            WebhookRoute(
+                SMS_PATH,
+                self.inbound,
+                summary="Inbound",
+                openapi_extra=openapi.TWILIO_SMS,
+                responses=openapi.TWILIO_SMS_RESPONSES,
+            ),
+            WebhookRoute(
+                STATUS_PATH,
+                self.status,
+                summary="Status",
+                openapi_extra=openapi.TWILIO_STATUS,
+                responses=openapi.TWILIO_STATUS_RESPONSES,
+            ),
+        ]
 
     async def start(self) -> None:
         if self._api is not None:
@@ -93,48 +90,48 @@ class SmsChannel:
 
     # --- webhooks --------------------------------------------------------------------
 
-    async def inbound(self, request: Request) -> Response:
+    async def inbound(self, request: WebhookRequest) -> WebhookAnswer:
         """Answer one text message from a person with TwiML."""
         with self._answering:
-            form = await self._verifier.form(request)
+            form = self._verifier.fields(request)
             if form is None:
-                return Response(status_code=403)
+                return FORBIDDEN
             message = parse_message(form)
             if message is None:
-                return Response(status_code=400)
-            # A database or Redis outage propagates to bot.faults, which answers 503.
+                return BAD_REQUEST
+            # A database or Redis outage propagates to the lane, which answers 503.
             bodies = await self._answer(message)
         content = twiml(bodies, status_url=self._status_url)
-        # Queued once the response is sent: the webhook answers first, the record goes later.
-        return Response(
-            content, media_type=TWIML_TYPE, background=BackgroundTask(self._forget, message.sid)
+        # Run once the answer is sent: the webhook answers first, the record goes later.
+        return WebhookAnswer(
+            200, content.encode(), TWIML_TYPE, after=partial(self._forget, message.sid)
         )
 
-    async def status(self, request: Request) -> Response:
+    async def status(self, request: WebhookRequest) -> WebhookAnswer:
         """Count one delivery report; delete the message's record once Twilio is done."""
         with self._answering:
             return await self._status(request)
 
-    async def _status(self, request: Request) -> Response:
-        form = await self._verifier.form(request)
+    async def _status(self, request: WebhookRequest) -> WebhookAnswer:
+        form = self._verifier.fields(request)
         if form is None:
-            return Response(status_code=403)
+            return FORBIDDEN
         sid = form.get("MessageSid") or form.get("SmsSid")
         state = form.get("MessageStatus") or form.get("SmsStatus")
-        if not isinstance(sid, str) or not is_message_sid(sid) or not isinstance(state, str):
+        if not sid or not is_message_sid(sid) or not state:
             # Only an id of Twilio's own shape is ever put into a call to Twilio's API.
-            return Response(status_code=400)
+            return BAD_REQUEST
         if state in COUNTED_STATUSES:
             self._counts(f"sms.status.{state}")
         if form.get("ErrorCode") == OPTED_OUT_CODE:
             number = form.get("To")
-            if isinstance(number, str) and number:
+            if number:
                 await self._opt_out(number)
         if state in FINAL_STATUSES:
-            return Response(status_code=204, background=BackgroundTask(self._forget, sid))
-        return Response(status_code=204)
+            return WebhookAnswer(204, after=partial(self._forget, sid))
+        return COUNTED
 
-    async def _forget(self, sid: str) -> None:
+    def _forget(self, sid: str) -> None:
         """Queue a message record for deletion at Twilio, when the operator wants that."""
         if self._cleanup is not None:
             self._cleanup.add(sid)

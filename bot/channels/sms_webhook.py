@@ -10,18 +10,17 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlparse
 from xml.sax.saxutils import escape, quoteattr
 
-from fastapi import Request
-from starlette.datastructures import FormData, UploadFile
 from twilio.request_validator import add_port, remove_port
 
 from bot.countries import sim_country
 from bot.i18n import normalise
 from bot.settings import Settings
+from bot.webhook_lane import WebhookRequest
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 TWIML_TYPE = "application/xml"
@@ -93,33 +92,31 @@ class WebhookVerifier:
         self._base = settings.public_url.rstrip("/")
         self._known = {path: _signed_urls(self._base + path) for path in paths}
 
-    async def form(self, request: Request) -> FormData | None:
-        """Return the posted form if Twilio signed it for this URL, else None."""
+    def fields(self, request: WebhookRequest) -> dict[str, str] | None:
+        """Return the posted fields if Twilio signed them for this URL, else None."""
         key = self._key
         signature = request.headers.get(SIGNATURE_HEADER)
         if key is None or not signature:
             return None
-        pairs = await _url_encoded_fields(request)
+        pairs = _url_encoded_fields(request)
         if pairs is None:
             return None  # Twilio posts url-encoded text only, never files
-        fields = set(pairs)
-        signed = "".join(name + value for name, value in sorted(fields))
+        signed = "".join(name + value for name, value in sorted(set(pairs)))
         given = signature.encode()
         for url in self._urls(request):
             digest = hmac.new(key, (url + signed).encode(), hashlib.sha1).digest()
             if hmac.compare_digest(base64.b64encode(digest), given):
-                items: list[tuple[str, str | UploadFile]] = [*pairs]
-                return FormData(items)
+                return dict(pairs)  # a repeated name keeps its last value, as Starlette's did
         return None
 
-    def _urls(self, request: Request) -> tuple[str, str]:
-        path, query = request.url.path, request.url.query
+    def _urls(self, request: WebhookRequest) -> tuple[str, str]:
+        path, query = request.path, request.query
         if not query and path in self._known:
             return self._known[path]
         return _signed_urls(self._base + path + ("?" + query if query else ""))
 
 
-async def _url_encoded_fields(request: Request) -> list[tuple[str, str]] | None:
+def _url_encoded_fields(request: WebhookRequest) -> list[tuple[str, str]] | None:
     """The posted url-encoded fields, or None for any other body.
 
     Parsed with ``parse_qsl`` from the body the limits middleware has already capped:
@@ -129,14 +126,12 @@ async def _url_encoded_fields(request: Request) -> list[tuple[str, str]] | None:
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type != _FORM_TYPE:
         return None
-    body = await request.body()
     try:
-        fields = parse_qsl(
-            body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FIELDS
+        return parse_qsl(
+            request.body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FIELDS
         )
     except ValueError:
         return None
-    return fields
 
 
 def _signed_urls(url: str) -> tuple[str, str]:
@@ -145,7 +140,7 @@ def _signed_urls(url: str) -> tuple[str, str]:
     return remove_port(parsed), add_port(parsed)
 
 
-def parse_message(form: FormData) -> SmsMessage | None:
+def parse_message(form: Mapping[str, str]) -> SmsMessage | None:
     sid = _field(form, "MessageSid") or _field(form, "SmsSid")
     sender = _field(form, "From")
     if not sid or not is_message_sid(sid) or not sender or len(sender) > MAX_NUMBER:
@@ -177,6 +172,5 @@ def twiml(bodies: Sequence[str], *, status_url: str | None) -> str:
     return f"{_XML_DECLARATION}<Response>{messages}</Response>"
 
 
-def _field(form: FormData, name: str) -> str | None:
-    value = form.get(name)
-    return value if isinstance(value, str) and value else None
+def _field(form: Mapping[str, str], name: str) -> str | None:
+    return form.get(name) or None

@@ -17,7 +17,6 @@ import re
 import sys
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
 from telegram import Bot, BotCommand, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import Application
@@ -33,6 +32,7 @@ from bot.helpline import Helpline, claims_namespace
 from bot.i18n import Catalogue, catalogue, languages
 from bot.settings import Settings
 from bot.types import Channel
+from bot.webhook_lane import WebhookAnswer, WebhookRequest, WebhookRoute
 
 __all__ = ["ALLOWED_UPDATES", "TelegramChannel", "purge_chat_ids", "set_webhook_command"]
 
@@ -61,19 +61,18 @@ class TelegramChannel:
         self._quota: SharedQuota | None = None
         self._starting = asyncio.Lock()
 
-    def router(self) -> APIRouter:
-        router = APIRouter()
-        if self._settings.telegram_enabled:
-            router.add_api_route(
+    def webhooks(self) -> list[WebhookRoute]:
+        if not self._settings.telegram_enabled:
+            return []
+        return [
+            WebhookRoute(
                 WEBHOOK_PATH,
                 self.webhook,
-                methods=["POST"],
-                tags=["webhooks"],
+                summary="Webhook",
                 openapi_extra=openapi.TELEGRAM,
                 responses=openapi.TELEGRAM_RESPONSES,
-                response_class=Response,
             )
-        return router
+        ]
 
     async def start(self) -> None:
         if not self._settings.telegram_enabled:
@@ -108,17 +107,17 @@ class TelegramChannel:
             await self._quota.close()
             self._quota = None
 
-    async def webhook(self, request: Request) -> Response:
+    async def webhook(self, request: WebhookRequest) -> WebhookAnswer:
         """Take one update from Telegram: check the secret token, then answer it."""
         if not self._authentic(request.headers.get("X-Telegram-Bot-Api-Secret-Token")):
-            return Response(status_code=403)
+            return WebhookAnswer(403)
         # bot.limits refused a body over its limit before it was read.
-        data, reason = read_update(await request.body())
+        data, reason = read_update(request.body)
         if data is None:
             return self._drop(reason or "malformed", None)
         if self._handler is None or self._application is None or not await self._ready():
             # Telegram delivers the update again later.
-            return Response(status_code=503)
+            return WebhookAnswer(503)
         try:
             update = Update.de_json(data, self._application.bot)
         except Exception:
@@ -126,7 +125,7 @@ class TelegramChannel:
         try:
             await self._handler.handle(update)
         except faults.service_errors():
-            raise  # bot.faults answers 503 with Retry-After; Telegram redelivers
+            raise  # the lane answers 503 with Retry-After (bot.faults); Telegram redelivers
         except Exception as error:
             # A redelivery would fail the same way and hold back the updates behind it.
             log.error(
@@ -135,14 +134,14 @@ class TelegramChannel:
                 type(error).__name__,
             )
             return self._drop("failed", update.update_id)
-        return Response(status_code=200)
+        return WebhookAnswer(200)
 
     @staticmethod
-    def _drop(reason: str, update_id: int | None) -> Response:
+    def _drop(reason: str, update_id: int | None) -> WebhookAnswer:
         """Acknowledge an update that cannot be answered, so Telegram moves on."""
         metrics.update_dropped(reason)
         log.warning("telegram update dropped reason=%s update_id=%s", reason, update_id)
-        return Response(status_code=200)
+        return WebhookAnswer(200)
 
     def _authentic(self, token: str | None) -> bool:
         expected = self._settings.telegram_webhook_secret

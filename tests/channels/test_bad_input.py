@@ -372,3 +372,31 @@ async def test_a_failed_start_up_is_logged_without_its_message(
     assert "start-up failed error=OperationalError" in caplog.text
     assert "no such table" not in caplog.text
     assert "SELECT" not in caplog.text
+
+
+@pytest.mark.parametrize("path", ["/webhooks/twilio/sms", "/webhooks/telegram"])
+async def test_a_webhook_opened_in_a_browser_says_post_only(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    """An operator checking the URL sees that it exists and takes POST, not "Not Found"."""
+    response = await client.get(path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+
+
+def requests_counted(route: str, status: str) -> float:
+    labels = {"method": "POST", "route": route, "status": status}
+    return REGISTRY.get_sample_value("helpline_http_requests_total", labels) or 0.0
+
+
+async def test_webhooks_are_counted_under_their_route_and_status(
+    client: httpx.AsyncClient,
+) -> None:
+    route = "/webhooks/twilio/sms"
+    answered, forged = requests_counted(route, "200"), requests_counted(route, "403")
+    signed = await post_signed(client, route, form(MessageSid="SM" + "e" * 32))
+    refused_post = await client.post(route, data=form(), headers={"X-Twilio-Signature": "x"})
+    assert (signed.status_code, refused_post.status_code) == (200, 403)
+    assert signed.headers["content-type"] == "application/xml"
+    assert requests_counted(route, "200") == answered + 1
+    assert requests_counted(route, "403") == forged + 1
