@@ -18,8 +18,8 @@ from bot.console import language as console_language
 from bot.console import routes as console
 from bot.console import supervisor
 from bot.helpline import Helpline, build_helpline
-from bot.limits import BodyLimits, WebhookDeadline
-from bot.priority import LiveChats, PriorityGate
+from bot.limits import BodyLimits
+from bot.priority import LiveChats, LiveFirst
 from bot.settings import Settings
 from bot.tasks import Housekeeping
 from bot.webhook_lane import HelplineApi, WebhookLane
@@ -71,16 +71,12 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
     )
     app.state.helpline = helpline
     app.state.live_chats = live_chats
-    # Innermost: the carriers' webhooks go straight to their handlers (bot.webhook_lane).
-    app.add_middleware(WebhookLane, routes=webhooks)
-    # A webhook waiting for its turn is counted in the request's time.
-    app.add_middleware(
-        PriorityGate, priority=helpline.priority, live=live_chats, engine=helpline.engine
-    )
     app.add_middleware(metrics.RequestMetrics)
     # Outside the metrics: a body refused unread costs the app nothing at all.
     app.add_middleware(BodyLimits)
-    app.add_middleware(WebhookDeadline)
+    # Outermost of ours: the carriers' webhooks, under the same limits, in one frame.
+    live_first = LiveFirst(helpline.priority, live_chats, helpline.engine)
+    app.add_middleware(WebhookLane, routes=webhooks, live_first=live_first)
     faults.install(app)
 
     app.include_router(console.router(helpline))

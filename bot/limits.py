@@ -2,10 +2,13 @@
 
 A forged 20 MB post must be refused before its signature is checked or its form is
 parsed, and a body that trickles in one byte at a time must not hold a worker open.
-This middleware refuses a declared ``Content-Length`` over the route's limit at once
-(413), counts the bytes of bodies sent without one, gives the whole body a deadline
-(408), and treats a client that hangs up mid-upload as an ordinary event, not a crash.
-Header size and idle keep-alive connections are limited by uvicorn (see ``bot.cli``).
+A declared ``Content-Length`` over the route's limit is refused at once (413), the
+bytes of bodies sent without one are counted, the whole body has a deadline (408), and
+a client that hangs up mid-upload is an ordinary event, not a crash. ``BodyLimits``
+applies these rules to the console's requests as they stream; the webhook lane
+(``bot.webhook_lane``) applies the same rules with ``head_refusal`` and ``read_body``,
+since it reads every webhook whole. Header size and idle keep-alive connections are
+limited by the HTTP protocol (``bot.http_protocol``, ``bot.server_options``).
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ BODY_SECONDS = 10.0
 """The longest a whole request body may take to arrive."""
 WEBHOOK_SECONDS = 12.0
 """A webhook's answer must reach the carrier inside Twilio's 15 seconds: past this, 503."""
-RETRY_AFTER_SECONDS = 10
 
 
 class BodyRefused(Exception):
@@ -57,19 +59,10 @@ class BodyLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        head = sum(len(name) + len(value) for name, value in scope.get("headers", ()))
-        if head + len(scope.get("raw_path") or b"") + len(scope.get("query_string", b"")) > (
-            MAX_HEAD_BYTES
-        ):
-            await _refuse(send, 431, "too_large")
-            return
         limit = limit_for(scope["path"])
-        declared = _content_length(scope)
-        if declared == -1:
-            await _refuse(send, 400, "bad_length")
-            return
-        if declared is not None and declared > limit:
-            await _refuse(send, 413, "too_large")
+        refusal = head_refusal(scope, limit)
+        if refusal is not None:
+            await refuse(send, *refusal)
             return
         started = False
         received = 0
@@ -102,11 +95,52 @@ class BodyLimits:
             await self.app(scope, limited_receive, watched_send)
         except BodyRefused as refused:
             if not started:
-                await _refuse(send, refused.status, refused.reason)
+                await refuse(send, refused.status, refused.reason)
         except ClientDisconnect:
-            # The caller hung up mid-upload: nobody is left to answer.
-            metrics.request_refused("hung_up")
-            log.info("client hung up before its request body arrived")
+            hung_up()
+
+
+def head_refusal(scope: Scope, limit: int) -> tuple[int, str] | None:
+    """Status and reason to refuse a request on its head alone (None: read its body)."""
+    head = sum(len(name) + len(value) for name, value in scope.get("headers", ()))
+    head += len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
+    if head > MAX_HEAD_BYTES:
+        return 431, "too_large"
+    declared = _content_length(scope)
+    if declared == -1:
+        return 400, "bad_length"
+    if declared is not None and declared > limit:
+        return 413, "too_large"
+    return None
+
+
+async def read_body(receive: Receive, limit: int, seconds: float) -> bytes:
+    """The whole body, at most ``limit`` bytes within ``seconds``.
+
+    Raises ``BodyRefused`` (413 too large, 408 too slow) or ``ClientDisconnect``."""
+    chunks: list[bytes] = []
+    received = 0
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    raise ClientDisconnect()
+                chunk = message.get("body", b"")
+                received += len(chunk)
+                if received > limit:
+                    raise BodyRefused(413, "too_large")
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+    except TimeoutError:
+        raise BodyRefused(408, "slow_body") from None
+
+
+def hung_up() -> None:
+    """The caller hung up mid-upload: nobody is left to answer."""
+    metrics.request_refused("hung_up")
+    log.info("client hung up before its request body arrived")
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -120,7 +154,7 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _refuse(send: Send, status: int, reason: str) -> None:
+async def refuse(send: Send, status: int, reason: str) -> None:
     metrics.request_refused(reason)
     log.info("request refused status=%d reason=%s", status, reason)
     await send(
@@ -134,46 +168,3 @@ async def _refuse(send: Send, status: int, reason: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": b""})
-
-
-class WebhookDeadline:
-    """ASGI middleware: a webhook not answered in ``seconds`` gets 503 and Retry-After.
-
-    The database and Redis time-outs end a hung turn first; this is the last resort,
-    so the carrier is told to deliver again before its own time-out gives up on us.
-    """
-
-    def __init__(self, app: ASGIApp, *, seconds: float = WEBHOOK_SECONDS) -> None:
-        self.app = app
-        self.seconds = seconds
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/webhooks/"):
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            async with asyncio.timeout(self.seconds):
-                await self.app(scope, receive, watched_send)
-        except TimeoutError:
-            metrics.service_unavailable("network")
-            log.warning("webhook deadline passed path=%s", scope["path"])
-            if not started:
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 503,
-                        "headers": [
-                            (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-                            (b"content-type", b"text/plain; charset=utf-8"),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": b""})

@@ -183,10 +183,27 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            method = scope["method"] if scope["method"] in _METHODS else "other"
-            route = route_template(scope)
-            REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(time.perf_counter() - started)
+            request_served(scope["method"], route_template(scope), status, started)
+
+
+def request_served(method: str, route: str, status: int, started: float) -> None:
+    """Count one answered request and its time since ``started`` (``time.perf_counter``).
+
+    The labelled series are kept per label set: ``labels()`` checks and locks on every
+    call, and the webhook lane counts every message a person sends."""
+    method = method if method in _METHODS else "other"
+    series = _SERVED.get((method, route, status))
+    if series is None:
+        series = _SERVED[(method, route, status)] = (
+            REQUESTS.labels(method, route, str(status)),
+            LATENCY.labels(method, route),
+        )
+    series[0].inc()
+    series[1].observe(time.perf_counter() - started)
+
+
+_SERVED: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+"""Closed label sets only (methods, route templates, status codes), so this stays small."""
 
 
 @dataclass(frozen=True, slots=True)

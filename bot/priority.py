@@ -19,8 +19,9 @@ So each worker schedules webhooks in two classes:
   each is answered when its turn comes (the webhook deadline in ``bot.limits`` still
   applies, and a 503 there makes the carrier deliver again).
 
-Deciding the class costs a parse of the form's ``From`` field and the alias hash,
-with no database read: each worker keeps the aliases of live chats in memory and
+Deciding the class costs one search of the body for the sender (the channel's
+``WebhookRoute.sender``, applied by ``bot.webhook_lane``) and the alias hash, with no
+database read: each worker keeps the aliases of live chats in memory and
 reloads them when the queue announces a change (claims, transfers and closes are
 announced over the relay, so every worker hears them). A forged webhook can claim
 the live class only with a live person's number, and is still refused at the
@@ -32,10 +33,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Protocol
-from urllib.parse import unquote_plus
+from typing import Protocol
 
 from sqlmodel import col, select
 
@@ -43,14 +42,10 @@ from bot.db import SessionFactory
 from bot.models import Ticket
 from bot.relay import QUEUE_TOPIC, Relay
 from bot.states import TicketStatus
-from bot.types import Channel
-
-if TYPE_CHECKING:
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from bot.types import Address, Channel
 
 log = logging.getLogger(__name__)
 
-SMS_WEBHOOK = "/webhooks/twilio/sms"
 MENU_CONCURRENCY = 16
 """Menu turns in flight per worker: enough to keep one core and the group commit busy,
 few enough that a live turn waits only for these to finish (HELPLINE_MENU_CONCURRENCY)."""
@@ -105,6 +100,11 @@ class LiveChats:
         self._aliases: frozenset[str] = frozenset()
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def any(self) -> bool:
+        """Whether anyone is in a live chat: if not, no sender's alias need be worked out."""
+        return bool(self._aliases)
+
     def holds(self, *aliases: str | None) -> bool:
         return any(alias in self._aliases for alias in aliases if alias is not None)
 
@@ -155,73 +155,24 @@ class Identify(Protocol):
     async def identify(self, channel: Channel, user_id: str) -> tuple[str, str | None]: ...
 
 
-class PriorityGate:
-    """ASGI middleware: SMS webhooks from live chats go first, menu traffic is bounded."""
+class LiveFirst:
+    """Runs a webhook in its class: live if its sender holds a live chat, else menu."""
 
-    def __init__(
-        self, app: ASGIApp, *, priority: Priority, live: LiveChats, engine: Identify
-    ) -> None:
-        self.app = app
+    def __init__(self, priority: Priority, live: LiveChats, engine: Identify) -> None:
         self._priority = priority
         self._live = live
         self._engine = engine
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != SMS_WEBHOOK or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        body, replay = await _buffered(receive)
-        number = _sender(body)
-        if number is not None and self._live.holds(
-            *await self._engine.identify(Channel.SMS, number)
+    @contextlib.asynccontextmanager
+    async def turn(self, sender: Address | None) -> AsyncIterator[None]:
+        """Wait for this webhook's turn (``sender`` None: menu traffic), then run it."""
+        if (
+            sender is not None
+            and self._live.any
+            and self._live.holds(*await self._engine.identify(sender.channel, sender.value))
         ):
             async with self._priority.live():
-                await self.app(scope, replay, send)
+                yield
             return
         async with self._priority.menu():
-            await self.app(scope, replay, send)
-
-
-async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
-    """Read the whole body (its size is already limited by ``bot.limits``) and replay it."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            # The caller went away: let the app see the disconnect as it would have.
-            first: Message | None = message
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            first = None
-            break
-    body = b"".join(chunks)
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            if first is not None:
-                return first
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay
-
-
-def _sender(body: bytes) -> str | None:
-    """The ``From`` field of a form body, or None (the app refuses such a request itself).
-
-    Found with one search rather than by parsing the whole form, which the channel does
-    anyway once the signature is checked."""
-    found = _FROM.search(body)
-    if found is None:
-        return None
-    try:
-        return unquote_plus(found.group(1).decode("ascii"), errors="strict") or None
-    except (UnicodeDecodeError, ValueError):
-        return None
-
-
-_FROM = re.compile(rb"(?:^|&)From=([^&]*)")
+            yield

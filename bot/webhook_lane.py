@@ -10,17 +10,32 @@ does anything for a webhook, whose only input is a body and three headers.
 
 So a webhook is a plain coroutine from a ``WebhookRequest`` (path, headers, the whole
 body) to a ``WebhookAnswer`` (status, body, and work to run once it is sent), and
-``WebhookLane``, the innermost middleware, hands each POST to its webhook directly.
-Every other request goes on to FastAPI. The middlewares outside the lane (deadline,
-body limits, metrics, live chats first) apply to webhooks exactly as before; an
-outage of the database or Redis gets the same 503 with ``Retry-After`` from
-``bot.faults``. The routes stay in the OpenAPI description (``HelplineApi``).
+``WebhookLane``, the outermost of our middlewares, serves each one itself, in one
+frame, under the rules every webhook had before:
+
+- the head and body limits of ``bot.limits`` (431, 400, 413; 408 for a slow body);
+- live chats first (``bot.priority``): a route that names its sender is ordered by it;
+- the deadline: not answered within ``WEBHOOK_SECONDS``, 503 with ``Retry-After``, so
+  the carrier delivers again before its own time-out gives up on us;
+- an outage of the database or Redis: 503 with ``Retry-After`` from ``bot.faults``;
+- counted and timed in ``bot.metrics`` under the route's path and the status sent.
+
+Every other request goes on to FastAPI and its middlewares. The webhooks stay in the
+OpenAPI description (``HelplineApi``). Measured on one worker: serving webhooks here
+rather than through FastAPI's routing, and folding into this one frame the four
+middlewares that wrapped them, cut the CPU of an SMS webhook (docs/benchmarks.md,
+step four).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
+import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +44,21 @@ from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot import faults
+from bot import faults, metrics
+from bot.limits import (
+    BODY_SECONDS,
+    WEBHOOK_SECONDS,
+    BodyRefused,
+    head_refusal,
+    hung_up,
+    limit_for,
+    read_body,
+    refuse,
+)
+from bot.priority import LiveFirst
+from bot.types import Address
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +84,8 @@ class WebhookAnswer:
 Webhook = Callable[[WebhookRequest], Awaitable[WebhookAnswer]]
 WRONG_METHOD = WebhookAnswer(405)
 """A webhook takes POST only (with ``Allow: POST``, as FastAPI answered before the lane)."""
+DEADLINE_PASSED = WebhookAnswer(503)
+"""With ``Retry-After``: the carrier delivers the message again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,67 +95,103 @@ class WebhookRoute:
     path: str
     endpoint: Webhook
     summary: str
+    sender: Callable[[bytes], Address | None] | None = None
+    """Who sent it, read from the body: live chats go first (None: not ordered)."""
     openapi_extra: Mapping[str, Any] = field(default_factory=dict)
     """The operation's parameters and request body, as OpenAPI writes them."""
     responses: Mapping[int | str, Mapping[str, Any]] = field(default_factory=dict)
 
-    @property
-    def template(self) -> str:
-        """What ``bot.metrics`` labels the request with (the path: webhooks have no parameters)."""
-        return self.path
-
 
 class WebhookLane:
-    """ASGI middleware: a POST to a webhook's path goes to that webhook, all else onward."""
+    """ASGI middleware: a webhook's path is served here, every other request goes on."""
 
-    def __init__(self, app: ASGIApp, *, routes: Sequence[WebhookRoute]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        routes: Sequence[WebhookRoute],
+        live_first: LiveFirst | None = None,
+        deadline: float = WEBHOOK_SECONDS,
+        body_seconds: float = BODY_SECONDS,
+    ) -> None:
         self.app = app
         self._routes = {route.path: route for route in routes}
+        self._live_first = live_first
+        self._deadline = deadline
+        self._body_seconds = body_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self._routes.get(scope["path"]) if scope["type"] == "http" else None
         if route is None:
             await self.app(scope, receive, send)
             return
-        scope["route"] = route  # read by bot.metrics for its label
+        started = time.perf_counter()
+        status = await self._serve(route, scope, receive, send)
+        if status:
+            metrics.request_served(scope["method"], route.path, status, started)
+
+    async def _serve(self, route: WebhookRoute, scope: Scope, receive: Receive, send: Send) -> int:
+        """Answer one webhook; return the status sent (0: the caller hung up first)."""
         if scope["method"] != "POST":
-            await _answer(send, WRONG_METHOD)
-            return
-        request = WebhookRequest(
-            path=scope["path"],
-            query=scope["query_string"].decode("latin-1"),
-            headers=Headers(scope=scope),
-            body=await _body(receive),
-        )
+            return await _answer(send, WRONG_METHOD)
+        limit = limit_for(route.path)
+        refusal = head_refusal(scope, limit)
+        if refusal is not None:
+            await refuse(send, *refusal)
+            return refusal[0]
+        deadline = asyncio.timeout(self._deadline)
         try:
-            answer = await route.endpoint(request)
+            async with deadline:
+                body = await read_body(receive, limit, self._body_seconds)
+                request = WebhookRequest(
+                    path=route.path,
+                    query=scope.get("query_string", b"").decode("latin-1"),
+                    headers=Headers(scope=scope),
+                    body=body,
+                )
+                async with self._turn(route, body):
+                    answer = await route.endpoint(request)
+        except BodyRefused as refused:
+            await refuse(send, refused.status, refused.reason)
+            return refused.status
+        except ClientDisconnect:
+            hung_up()
+            return 0
+        except TimeoutError as error:
+            if not deadline.expired():
+                return await _unavailable(route, error, scope, receive, send)
+            metrics.service_unavailable("network")
+            log.warning("webhook deadline passed path=%s", route.path)
+            return await _answer(send, DEADLINE_PASSED)
         except faults.service_errors() as error:
-            response = faults.unavailable_response(scope["path"], error)
-            await response(scope, receive, send)
-            return
-        await _answer(send, answer)
+            return await _unavailable(route, error, scope, receive, send)
+        status = await _answer(send, answer)
         if answer.after is not None:
             answer.after()
+        return status
+
+    def _turn(self, route: WebhookRoute, body: bytes) -> AbstractAsyncContextManager[None]:
+        if route.sender is None or self._live_first is None:
+            return contextlib.nullcontext()
+        return self._live_first.turn(route.sender(body))
 
 
-async def _answer(send: Send, answer: WebhookAnswer) -> None:
+async def _answer(send: Send, answer: WebhookAnswer) -> int:
     headers = _headers(answer)
     if answer.status == 405:
         headers.append((b"allow", b"POST"))
+    elif answer.status == 503:
+        headers.append((b"retry-after", str(faults.RETRY_AFTER_SECONDS).encode()))
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": answer.body})
+    return answer.status
 
 
-async def _body(receive: Receive) -> bytes:
-    """The whole body; a caller who hangs up first is ``ClientDisconnect`` (``bot.limits``)."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            raise ClientDisconnect()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+async def _unavailable(
+    route: WebhookRoute, error: Exception, scope: Scope, receive: Receive, send: Send
+) -> int:
+    response = faults.unavailable_response(route.path, error)
+    await response(scope, receive, send)
+    return response.status_code
 
 
 def _headers(answer: WebhookAnswer) -> list[tuple[bytes, bytes]]:

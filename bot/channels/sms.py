@@ -21,6 +21,7 @@ from bot.channels.sms_webhook import (
     country_of,
     is_message_sid,
     parse_message,
+    sender_in,
     twiml,
 )
 from bot.channels.twilio_api import TwilioApi
@@ -63,6 +64,7 @@ class SmsChannel:
                 SMS_PATH,
                 self.inbound,
                 summary="Inbound",
+                sender=sender_in,
                 openapi_extra=openapi.TWILIO_SMS,
                 responses=openapi.TWILIO_SMS_RESPONSES,
             ),

@@ -21,7 +21,8 @@ from bot.app import StartupFailed, create_app
 from bot.channels import telegram
 from bot.channels.telegram_sender import SendLimits
 from bot.helpline import Helpline, build_helpline
-from bot.limits import MAX_BODY_BYTES, BodyLimits, WebhookDeadline
+from bot.limits import MAX_BODY_BYTES, BodyLimits
+from bot.webhook_lane import WebhookAnswer, WebhookLane, WebhookRequest, WebhookRoute
 from tests.conftest import FrozenClock, make_settings, prepare_database
 from tests.fakes import twilio_api
 from tests.fakes.telegram_api import FakeTelegram, TelegramUser, running_fake, telegram_settings
@@ -306,6 +307,23 @@ async def test_json_where_a_form_is_expected_gets_a_4xx(client: httpx.AsyncClien
     assert response.status_code == 403
 
 
+def trickling() -> tuple[Any, list[dict[str, Any]], Any]:
+    """A request whose body sends one byte and then nothing: receive, what was sent, send."""
+    chunks = [{"type": "http.request", "body": b"a", "more_body": True}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if chunks:
+            return chunks.pop()
+        await asyncio.sleep(3600)  # the rest of the body never comes
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    return receive, sent, send
+
+
 async def test_a_body_that_trickles_in_gets_408_and_the_route_never_runs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -322,29 +340,38 @@ async def test_a_body_that_trickles_in_gets_408_and_the_route_never_runs(
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    chunks = [{"type": "http.request", "body": b"a", "more_body": True}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        if chunks:
-            return chunks.pop()
-        await asyncio.sleep(3600)  # the rest of the body never comes
-        raise AssertionError("unreachable")
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {"type": "http", "path": "/webhooks/telegram", "headers": []}
+    receive, sent, send = trickling()
+    scope = {"type": "http", "method": "POST", "path": "/console/login", "headers": []}
     await BodyLimits(route, body_seconds=0.2)(scope, receive, send)
     assert sent[0]["status"] == 408
     assert reached == []
     assert "Traceback" not in caplog.text
 
 
-async def test_a_webhook_that_hangs_past_its_deadline_gets_503_with_retry_after() -> None:
-    async def hung(scope: Any, receive: Any, send: Any) -> None:
-        await asyncio.sleep(3600)
+async def never_answers(request: WebhookRequest) -> WebhookAnswer:
+    await asyncio.sleep(3600)
+    raise AssertionError("unreachable")
 
+
+async def test_a_webhook_whose_body_trickles_in_gets_408_and_is_never_answered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    reached: list[WebhookRequest] = []
+
+    async def webhook(request: WebhookRequest) -> WebhookAnswer:
+        reached.append(request)
+        return WebhookAnswer(200)
+
+    receive, sent, send = trickling()
+    routes = [WebhookRoute("/webhooks/telegram", webhook, summary="")]
+    scope = {"type": "http", "method": "POST", "path": "/webhooks/telegram", "headers": []}
+    await WebhookLane(never_answers, routes=routes, body_seconds=0.2)(scope, receive, send)
+    assert sent[0]["status"] == 408
+    assert reached == []
+    assert "Traceback" not in caplog.text
+
+
+async def test_a_webhook_that_hangs_past_its_deadline_gets_503_with_retry_after() -> None:
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -353,8 +380,9 @@ async def test_a_webhook_that_hangs_past_its_deadline_gets_503_with_retry_after(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "path": "/webhooks/twilio/sms", "headers": []}
-    await WebhookDeadline(hung, seconds=0.2)(scope, receive, send)
+    routes = [WebhookRoute("/webhooks/twilio/sms", never_answers, summary="")]
+    scope = {"type": "http", "method": "POST", "path": "/webhooks/twilio/sms", "headers": []}
+    await WebhookLane(never_answers, routes=routes, deadline=0.2)(scope, receive, send)
     assert sent[0]["status"] == 503
     assert (b"retry-after", b"10") in sent[0]["headers"]
 
