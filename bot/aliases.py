@@ -35,6 +35,8 @@ class AliasKeys:
         self._cache: dict[int, bytes] = {}
         self._missing: set[int] = set()
         """Past periods known to have no key: only the current period's key is ever created."""
+        self._kept_from: int | None = None
+        """The oldest period whose key may be in memory: older ones were dropped already."""
 
     def epoch(self, now: dt.datetime) -> int:
         return int(now.timestamp() // self._rotation.total_seconds())
@@ -102,9 +104,15 @@ class AliasKeys:
     def forget_cache(self) -> None:
         self._cache.clear()
         self._missing.clear()
+        self._kept_from = None
 
     def _forget_older_than(self, epoch: int) -> None:
-        """Drop keys of finished periods from memory; the database copy is purged later."""
+        """Drop keys of finished periods from memory; the database copy is purged later.
+
+        Runs for every message, so it does the work only when a period has ended."""
+        if self._kept_from == epoch:
+            return
+        self._kept_from = epoch
         for old in [e for e in self._cache if e < epoch]:
             del self._cache[old]
         self._missing = {e for e in self._missing if e >= epoch}

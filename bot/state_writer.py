@@ -49,7 +49,14 @@ class StateWriter:
         self._db = db
         self._versions = versions
         sqlite = is_sqlite(str(db.url))
-        self._insert = sqlite_insert if sqlite else postgresql_insert
+        insert = sqlite_insert if sqlite else postgresql_insert
+        # Built once: the statements are the same for every batch, only the rows change.
+        upsert = insert(_CONTACTS)
+        self._upsert: Executable = upsert.on_conflict_do_update(
+            index_elements=[_CONTACTS.c.alias],
+            set_={name: upsert.excluded[name] for name in _UPDATED},
+        )
+        self._remember: Executable = insert(_SEEN).on_conflict_do_nothing()
         # aiosqlite hands every statement to its thread and back through the event loop;
         # a whole batch written by one plain sqlite3 call costs a single hand-off.
         self._sync = create_sync_engine(db.url) if sqlite else None
@@ -105,12 +112,7 @@ class StateWriter:
         # One row per person: if someone wrote twice in a batch, the later state wins.
         contacts = list({write.contact["alias"]: write.contact for write in batch}.values())
         seen = [{"key": w.seen[0], "expires_at": w.seen[1]} for w in batch if w.seen]
-        upsert = self._insert(_CONTACTS)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[_CONTACTS.c.alias],
-            set_={name: upsert.excluded[name] for name in _UPDATED},
-        )
-        remember = self._insert(_SEEN).on_conflict_do_nothing()
+        upsert, remember = self._upsert, self._remember
         if self._sync is not None:
             await asyncio.to_thread(self._commit_sync, upsert, contacts, remember, seen)
             return
