@@ -123,6 +123,16 @@ REQUESTS_REFUSED = Counter(
     ["reason"],
 )
 
+SIGN_IN_HANDLING = frozenset({"checked", "refused_address", "refused_busy"})
+"""How a console sign-in was handled (closed set): only ``checked`` computed a hash."""
+SIGN_INS = Counter(
+    "helpline_console_sign_ins",
+    "Console sign-ins by handling: checked (account read, password hashed), refused_address "
+    "(too many failures from the address) or refused_busy (too many at once); refusals "
+    "read and hash nothing.",
+    ["handling"],
+)
+
 
 def prepare_multiprocess(directory: str | None = None) -> str:
     """Point this process and the workers it starts at a fresh multiprocess directory."""
@@ -148,6 +158,10 @@ def update_dropped(reason: str) -> None:
 
 def request_refused(reason: str) -> None:
     REQUESTS_REFUSED.labels(reason if reason in REFUSAL_REASONS else "bad_length").inc()
+
+
+def sign_in_handled(handling: str) -> None:
+    SIGN_INS.labels(handling if handling in SIGN_IN_HANDLING else "checked").inc()
 
 
 def service_unavailable(service: str) -> None:

@@ -23,10 +23,11 @@ from sqlmodel import col, delete, select, update
 from bot.accounts import TOTP_PURPOSE
 from bot.console.audit import record
 from bot.console.security import allowed_origins
-from bot.console.throttle import SignInThrottle, Throttled
+from bot.console.throttle import REFUSAL_SECONDS, SignInThrottle, Throttled
 from bot.crypto import DecryptionError, token_hash
 from bot.db import transaction
 from bot.helpline import Helpline
+from bot.metrics import sign_in_handled
 from bot.models import Advocate, ConsoleSession
 from bot.states import Role
 
@@ -114,14 +115,16 @@ async def log_in(
     An unknown name, a wrong password and a locked account do the same work (one hash,
     one audit row) and take at least ``LOGIN_FLOOR_SECONDS``. Wrong passwords count
     against the client address, never the account, so nobody can lock an advocate out
-    from outside; only wrong codes after a right password lock the account.
+    from outside; only wrong codes after a right password lock the account. A throttled
+    sign-in reads and hashes nothing and is answered after ``REFUSAL_SECONDS``.
     """
     started = asyncio.get_running_loop().time()
     try:
         return await _log_in(helpline, name, password, code, address, throttle or _THROTTLE)
-    except LoginFailed:
+    except LoginFailed as failed:
+        floor = REFUSAL_SECONDS if failed.reason == "throttled" else LOGIN_FLOOR_SECONDS
         spent = asyncio.get_running_loop().time() - started
-        await asyncio.sleep(max(0.0, LOGIN_FLOOR_SECONDS - spent))
+        await asyncio.sleep(max(0.0, floor - spent))
         raise
 
 
@@ -138,19 +141,22 @@ async def _log_in(
 ) -> tuple[Staff, str]:
     now = helpline.clock()
     try:
-        throttle.check(address)
-        async with helpline.sessions() as session:
-            found = (await session.exec(select(Advocate).where(Advocate.name == name))).first()
-        advocate = found if found is not None and found.id is not None and found.active else None
-        async with await throttle.hashing():
+        async with throttle.checking(address):
+            async with helpline.sessions() as session:
+                found = (await session.exec(select(Advocate).where(Advocate.name == name))).first()
+            advocate = (
+                found if found is not None and found.id is not None and found.active else None
+            )
             right = await _password_ok(
                 advocate.password_hash if advocate else _DUMMY_HASH, password
             )
-    except Throttled:
-        await record(helpline, action="login_failed", detail="throttled")
+    except Throttled as refused:
+        sign_in_handled(f"refused_{refused.refusal}")
+        if refused.first:
+            await record(helpline, action="login_failed", detail="throttled")
         raise LoginFailed("throttled") from None
+    sign_in_handled("checked")
     if advocate is None or advocate.id is None or not right:
-        throttle.failed(address)
         advocate_id = advocate.id if advocate else None
         await record(
             helpline,
@@ -159,6 +165,8 @@ async def _log_in(
             detail="password" if advocate else "unknown",
         )
         raise LoginFailed("password" if advocate else "unknown")
+    # Wrong codes after the right password lock the account instead (``_fail``).
+    throttle.passed(address)
     if advocate.locked_until is not None and _aware(advocate.locked_until) > now:
         await record(helpline, action="login_failed", advocate_id=advocate.id, detail="locked")
         raise LoginFailed("locked")

@@ -184,10 +184,8 @@ def router(helpline: Helpline) -> APIRouter:
             )
         except auth.LoginFailed as failed:
             if failed.reason == "throttled":
-                return await login_page(
-                    "Too many sign-in attempts from this address. Wait a few minutes and try again.",
-                    429,
-                )
+                # A small page with no form: no token, no database read, no second render.
+                return render("refused.html", 429)
             return await login_page(
                 "Login failed: wrong name, password or code, or the account is locked for a while.",
                 401,

@@ -1,86 +1,129 @@
-"""Sign-in limits that an outsider cannot turn against an advocate.
+"""Sign-in limits that an outsider cannot turn against an advocate, nor against the people.
 
 Wrong passwords are counted per client address, in this worker's memory, and an
-address over the limit is refused before any password hash is computed. Hashing
-itself runs at most ``HASH_SLOTS`` at a time with a short waiting line: a flood of
-sign-ins gets "busy, try again" instead of eating the CPU the webhooks need.
+address over the limit is refused before any database read or password hash.
+Checking a sign-in (reading the account, computing the hash) runs at most
+``HASH_SLOTS`` at a time with a short waiting line: a flood of sign-ins gets "busy,
+try again" instead of eating the CPU the webhooks need. One slot per worker: an
+argon2id hash takes about 150 ms of a core, and the other core stays with the people.
+
+A refusal is answered only after ``REFUSAL_SECONDS`` (a tarpit). Waiting costs the
+server no CPU, and a flooder that waits for each answer before sending the next
+(nearly all do) is slowed to a few attempts a second; an advocate's own first
+attempts are never refused, so they are answered at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Literal
 
 ADDRESS_FAILURES = 10
 """Wrong passwords from one address within ``ADDRESS_WINDOW`` before it must wait."""
 ADDRESS_WINDOW = 15 * 60.0
-HASH_SLOTS = 2
-"""argon2id hashes computed at once in one worker (each takes a core and 64 MiB)."""
+HASH_SLOTS = 1
+"""Sign-ins checked (argon2id hashes computed) at once in one worker; each takes a core
+and 64 MiB."""
 HASH_QUEUE = 8
 """Sign-ins that may wait for a hashing slot; more are refused at once."""
+REFUSAL_SECONDS = 1.0
+"""How long a refused sign-in waits before its answer is sent (no CPU is spent waiting)."""
+BUSY_NOTE_SECONDS = 60.0
+"""A busy line is noted in the audit log at most once in this long."""
 _MAX_ADDRESSES = 10_000
+
+Refusal = Literal["address", "busy"]
 
 
 class Throttled(Exception):
-    """Too many failures from this address, or too many sign-ins at once: try later."""
+    """Too many failures from this address, or too many sign-ins at once: try later.
+
+    ``first`` is True for the first refusal worth an audit row: an address's first
+    since it went over the limit, or the first "busy" in ``BUSY_NOTE_SECONDS``. A
+    flood then writes a handful of rows, not one per attempt.
+    """
+
+    def __init__(self, refusal: Refusal, *, first: bool) -> None:
+        super().__init__(refusal)
+        self.refusal: Refusal = refusal
+        self.first = first
+
+
+@dataclass(slots=True)
+class _Address:
+    failures: deque[float] = field(default_factory=lambda: deque(maxlen=ADDRESS_FAILURES))
+    refused: bool = False
 
 
 class SignInThrottle:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
+        self._addresses: dict[str, _Address] = {}
         self._slots = asyncio.Semaphore(HASH_SLOTS)
         self._waiting = 0
+        self._busy_noted = -BUSY_NOTE_SECONDS
 
-    def check(self, address: str) -> None:
-        """Refuse an address with too many recent failures (no hash is computed)."""
-        failures = self._recent(address)
-        if failures is not None and len(failures) >= ADDRESS_FAILURES:
-            raise Throttled("too many failed sign-ins from this address")
+    @contextlib.asynccontextmanager
+    async def checking(self, address: str) -> AsyncIterator[None]:
+        """A turn to check one sign-in (read the account, hash the password) in.
 
-    def failed(self, address: str) -> None:
-        failures = self._recent(address)
-        if failures is None:
-            if len(self._failures) >= _MAX_ADDRESSES:
-                # Forget the oldest address rather than grow without bound.
-                self._failures.pop(next(iter(self._failures)))
-            failures = self._failures[address] = deque()
-        failures.append(self._clock())
+        Raises Throttled, before anything is read or hashed, when the address has too
+        many recent failures or the line is full. An admitted attempt counts as a
+        failure of its address at once (``passed`` takes it back), so however many an
+        address sends at the same time, it gets at most ``ADDRESS_FAILURES`` hashes.
+        """
+        known = self._recent(address)
+        if known is not None and len(known.failures) >= ADDRESS_FAILURES:
+            first, known.refused = not known.refused, True
+            raise Throttled("address", first=first)
+        if self._waiting >= HASH_QUEUE:
+            now = self._clock()
+            first = now - self._busy_noted >= BUSY_NOTE_SECONDS
+            if first:
+                self._busy_noted = now
+            raise Throttled("busy", first=first)
+        self._count(address, known)
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    def passed(self, address: str) -> None:
+        """The password was right: this attempt is not a failure of its address."""
+        known = self._addresses.get(address)
+        if known is not None and known.failures:
+            known.failures.pop()
 
     def succeeded(self, address: str) -> None:
-        self._failures.pop(address, None)
+        """Signed in: forget the address's failures."""
+        self._addresses.pop(address, None)
 
-    async def hashing(self) -> _Slot:
-        """A slot to compute one hash in; raises Throttled when the line is full."""
-        if self._waiting >= HASH_QUEUE:
-            raise Throttled("too many sign-ins at once")
-        return _Slot(self)
+    def _count(self, address: str, known: _Address | None) -> None:
+        if known is None:
+            if len(self._addresses) >= _MAX_ADDRESSES:
+                # Forget the oldest address rather than grow without bound.
+                self._addresses.pop(next(iter(self._addresses)))
+            known = self._addresses[address] = _Address()
+        known.failures.append(self._clock())
 
-    def _recent(self, address: str) -> deque[float] | None:
-        failures = self._failures.get(address)
-        if failures is None:
+    def _recent(self, address: str) -> _Address | None:
+        known = self._addresses.get(address)
+        if known is None:
             return None
         horizon = self._clock() - ADDRESS_WINDOW
-        while failures and failures[0] < horizon:
-            failures.popleft()
-        if not failures:
-            del self._failures[address]
+        while known.failures and known.failures[0] < horizon:
+            known.failures.popleft()
+        if not known.failures:
+            del self._addresses[address]
             return None
-        return failures
-
-
-class _Slot:
-    def __init__(self, throttle: SignInThrottle) -> None:
-        self._throttle = throttle
-
-    async def __aenter__(self) -> None:
-        self._throttle._waiting += 1
-        try:
-            await self._throttle._slots.acquire()
-        finally:
-            self._throttle._waiting -= 1
-
-    async def __aexit__(self, *_: object) -> None:
-        self._throttle._slots.release()
+        return known

@@ -20,10 +20,11 @@ from bot.console.throttle import (
     SignInThrottle,
     Throttled,
 )
+from bot.console.words import Words
 from bot.crypto import token_hash
 from bot.models import AuditEvent, ConsoleSession
 from bot.states import Role
-from tests.conftest import FrozenClock
+from tests.conftest import METRICS_HEADERS, FrozenClock
 from tests.console.conftest import PASSWORD, Console, Staffer, start_console
 from tests.dialogue import Person
 
@@ -129,7 +130,7 @@ async def test_nobody_can_lock_an_advocate_out_with_wrong_passwords(console: Con
     ana = await console.add("ana")
     stranger, own = "203.0.113.9", "198.51.100.7"
     throttle = SignInThrottle()
-    for _ in range(ADDRESS_FAILURES * 2):
+    for _ in range(ADDRESS_FAILURES + 2):
         with pytest.raises(auth.LoginFailed):
             await auth.log_in(
                 console.helpline,
@@ -140,9 +141,10 @@ async def test_nobody_can_lock_an_advocate_out_with_wrong_passwords(console: Con
                 throttle=throttle,
             )
     actions = await audit_actions(console)
-    # After the limit the stranger's address is refused before any password is hashed.
+    # After the limit the stranger's address is refused before any password is hashed,
+    # and the audit log says so once, not once per attempt.
     assert actions.count(("login_failed", "password")) == ADDRESS_FAILURES
-    assert actions.count(("login_failed", "throttled")) == ADDRESS_FAILURES
+    assert actions.count(("login_failed", "throttled")) == 1
     staff, _ = await auth.log_in(
         console.helpline,
         name="ana",
@@ -175,25 +177,118 @@ async def test_an_unknown_name_fails_like_a_wrong_password(console: Console) -> 
     assert details == ["password", "unknown"]
 
 
+def sign_ins_handled(metrics: str, handling: str) -> float:
+    found = re.search(
+        rf'^helpline_console_sign_ins_total{{handling="{handling}"}} (\S+)$', metrics, re.M
+    )
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_a_throttled_address_is_told_to_wait_in_its_language_and_nothing_is_hashed(
+    sqlite_console: Console,
+) -> None:
+    console = sqlite_console
+    spanish = {"Accept-Language": "es"}
+    async with httpx.AsyncClient(base_url=console.base_url, headers=spanish) as client:
+        for attempt in range(ADDRESS_FAILURES):
+            assert (await sign_in(client, f"nobody-{attempt}", "000000")).status_code == 401
+        before = (await client.get("/metrics", headers=METRICS_HEADERS)).text
+        refused = await sign_in(client, "nobody-else", "000000")
+        after = (await client.get("/metrics", headers=METRICS_HEADERS)).text
+    assert refused.status_code == 429
+    assert Words("es").t("error.throttled") in refused.text
+    assert 'href="/console/login"' in refused.text
+    # The ten wrong attempts were each checked (hashed); the refusal was not.
+    assert sign_ins_handled(before, "checked") >= ADDRESS_FAILURES
+    assert sign_ins_handled(after, "checked") == sign_ins_handled(before, "checked")
+    assert (
+        sign_ins_handled(after, "refused_address")
+        == sign_ins_handled(before, "refused_address") + 1
+    )
+
+
+async def test_a_flood_of_sign_ins_is_turned_away_with_one_audit_row(console: Console) -> None:
+    ana = await console.add("ana")
+    throttle = SignInThrottle()
+    admitted, turned_away = HASH_SLOTS + HASH_QUEUE, 5
+    attempts = [
+        auth.log_in(
+            console.helpline,
+            name=f"nobody-{n}",
+            password="guessing wrong",
+            code="000000",
+            address=f"192.0.2.{n}",
+            throttle=throttle,
+        )
+        for n in range(admitted + turned_away)
+    ]
+    failures = await asyncio.gather(*attempts, return_exceptions=True)
+    reasons = [f.reason for f in failures if isinstance(f, auth.LoginFailed)]
+    assert sorted(reasons) == ["throttled"] * turned_away + ["unknown"] * admitted
+    details = [d for a, d in await audit_actions(console) if a == "login_failed"]
+    assert details.count("throttled") == 1
+    # The flood is over: an advocate with the right password gets in at once.
+    staff, _ = await auth.log_in(
+        console.helpline,
+        name="ana",
+        password=PASSWORD,
+        code=ana.code(console.clock),
+        address="198.51.100.7",
+        throttle=throttle,
+    )
+    assert staff.id == ana.id
+
+
 async def test_a_flood_of_sign_ins_waits_in_a_short_line_or_is_turned_away() -> None:
     throttle = SignInThrottle()
     release = asyncio.Event()
     inside = 0
 
-    async def sign_in_once() -> None:
+    async def sign_in_once(address: str) -> None:
         nonlocal inside
-        async with await throttle.hashing():
+        async with throttle.checking(address):
             inside += 1
             await release.wait()
 
-    holders = [asyncio.create_task(sign_in_once()) for _ in range(HASH_SLOTS + HASH_QUEUE)]
+    holders = [
+        asyncio.create_task(sign_in_once(f"192.0.2.{n}")) for n in range(HASH_SLOTS + HASH_QUEUE)
+    ]
     await asyncio.sleep(0.05)
     assert inside == HASH_SLOTS  # only this many hashes run at once
     with pytest.raises(Throttled):
-        await throttle.hashing()
+        async with throttle.checking("198.51.100.7"):
+            pass
     release.set()
     await asyncio.gather(*holders)
     assert inside == HASH_SLOTS + HASH_QUEUE
+
+
+async def test_one_address_sending_many_at_once_gets_no_more_checks_than_its_limit() -> None:
+    throttle = SignInThrottle()
+    release = asyncio.Event()
+    checked = 0
+
+    async def guess() -> None:
+        nonlocal checked
+        async with throttle.checking("203.0.113.9"):
+            checked += 1
+            await release.wait()
+
+    async def guess_or_refused() -> bool:
+        try:
+            await guess()
+        except Throttled:
+            return False
+        return True
+
+    first = [asyncio.create_task(guess_or_refused()) for _ in range(HASH_SLOTS + HASH_QUEUE)]
+    await asyncio.sleep(0.05)
+    release.set()
+    assert all(await asyncio.gather(*first))
+    # Every admitted attempt already counts: only the rest of the limit gets through.
+    later = await asyncio.gather(*(guess_or_refused() for _ in range(ADDRESS_FAILURES)))
+    assert checked == ADDRESS_FAILURES
+    assert later.count(True) == ADDRESS_FAILURES - (HASH_SLOTS + HASH_QUEUE)
 
 
 async def test_forms_without_the_right_csrf_token_are_forbidden(console: Console) -> None:
