@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable
@@ -27,7 +28,10 @@ from bot.webhook_lane import HelplineApi, WebhookLane
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, helpline: Helpline | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, helpline: Helpline | None = None, worker: bool = False
+) -> FastAPI:
+    """The app; ``worker`` for a process that serves until it stops (``bot.asgi``)."""
     settings = settings or (helpline.settings if helpline else Settings())
     helpline = helpline or build_helpline(settings)
     housekeeping = Housekeeping(helpline)
@@ -51,6 +55,8 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
             log.error("start-up failed error=%s", type(error).__name__)
             raise StartupFailed(type(error).__name__) from None
         housekeeping.start()
+        if worker:
+            _freeze_what_start_loaded()
         try:
             yield
         finally:
@@ -116,6 +122,21 @@ def create_app(settings: Settings | None = None, *, helpline: Helpline | None = 
 
 class StartupFailed(RuntimeError):
     """Start-up failed; the cause is named by type only (its message may quote data)."""
+
+
+def _freeze_what_start_loaded() -> None:
+    """Keep what start-up loaded out of every later garbage collection.
+
+    Modules, catalogues, the directory and the cached people live as long as the worker.
+    Left in the collector's oldest generation, they were scanned by every full
+    collection: about 185,000 objects, a pause of about 100 ms in which no webhook is
+    answered (measured 2026-11-30, one SQLite worker under the benchmark's SMS mix;
+    the pauses were the SMS path's p99). Frozen, a full collection scans what came
+    later (about 20,000 objects, 6 ms). Garbage is collected first, so none is frozen.
+    Tests build many apps in one process and leave this off.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _quietly(part: str, stopping: Awaitable[None]) -> None:

@@ -6,4 +6,4 @@ from bot.settings import Settings
 
 _settings = Settings()
 configure_logging(_settings.log_level)
-app = create_app(_settings)
+app = create_app(_settings, worker=True)

@@ -53,6 +53,7 @@ from bot.channels.sms import SmsChannel
 from bot.helpline import Helpline, build_helpline
 from bot.models import Advocate, Ticket, utcnow
 from bot.relay import Subscription, ticket_topic
+from bot.server_options import uvicorn_options
 from bot.settings import Settings
 from bot.types import Channel
 
@@ -101,9 +102,10 @@ async def _server(
     backend: Backend, env: dict[str, str], settings: Settings, port: int
 ) -> AsyncIterator[tuple[str, Helpline]]:
     if backend.workers == 1:
-        app = create_app(settings)
+        app = create_app(settings, worker=True)
+        # The same server options as every other benchmark server (bot/server_options.py).
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", access_log=False
+            app, host="127.0.0.1", port=port, log_level="warning", **uvicorn_options()
         )
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
