@@ -52,9 +52,14 @@ def create_engine(url: str, *, maintenance: bool = False) -> AsyncEngine:
     # 503 and the carrier redelivers well inside Twilio's 15 seconds, instead of stalling
     # for a minute: each wait below is bounded, and bot.limits puts a deadline on the
     # whole webhook as the last resort.
+    #
+    # No ``pool_pre_ping``: it cost a round trip at every checkout, about a tenth of a
+    # worker's CPU on the SMS path (py-spy, 2026-11-30). A connection that died with the
+    # server fails its first statement instead; SQLAlchemy then discards every pooled
+    # connection made before (a disconnect invalidates the pool), that webhook gets 503
+    # and the carrier delivers it again (``bot.faults``), so nothing is lost.
     return create_async_engine(
         url,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=20,
         pool_timeout=POOL_SECONDS,
