@@ -64,11 +64,14 @@ class Conversation:
     """The person's open ticket (waiting or active), loaded with their state."""
     _session: AsyncSession | None = field(default=None, repr=False)
     _meaning: Meaning | None = field(default=None, repr=False)
+    _said: str | None = field(default=None, repr=False)
 
     @property
     def said(self) -> str:
-        """The message folded for whole-message keywords and menu numbers."""
-        return normalise(self.inbound.text)
+        """The message folded for whole-message keywords and menu numbers (once a turn)."""
+        if self._said is None:
+            self._said = normalise(self.inbound.text)
+        return self._said
 
     @property
     def meaning(self) -> Meaning:
@@ -136,10 +139,18 @@ class Conversation:
     def show_menu(self, state: State, title_key: str, options: Sequence[Option]) -> None:
         """Move to ``state`` and show its menu: buttons on Telegram, numbered lines on SMS."""
         self.contact.state = state
-        buttons = [
-            Button(label=self.label(option), payload=str(option.payload)) for option in options
-        ]
-        self.say_text(self.standard_text(title_key), buttons)
+        self.say_text(self.standard_text(title_key), self._buttons(tuple(options)))
+
+    def _buttons(self, options: tuple[Option, ...]) -> tuple[Button, ...]:
+        """A menu's buttons, built once per catalogue (menus are content: finitely many)."""
+        menus = self.catalogue.derived(_menus)
+        key = (options, self.contact.discreet)
+        found = menus.get(key)
+        if found is None:
+            found = menus[key] = tuple(
+                Button(label=self.label(option), payload=str(option.payload)) for option in options
+            )
+        return found
 
     def label(self, option: Option) -> str:
         if option.label is not None:
@@ -200,6 +211,10 @@ class _Place:
 
 def _places(_: Catalogue) -> dict[str, _Place]:
     """One catalogue's ``_Place`` per country code ("" is the unknown country)."""
+    return {}
+
+
+def _menus(_: Catalogue) -> dict[tuple[tuple[Option, ...], bool], tuple[Button, ...]]:
     return {}
 
 
