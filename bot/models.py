@@ -85,6 +85,18 @@ def contact_of(values: Mapping[str, Any]) -> Contact:
     return contact
 
 
+def contact_values(contact: Contact) -> dict[str, Any]:
+    """Every field of ``contact`` by name, read from the instance itself.
+
+    An instrumented attribute read costs about 0.25 µs and the contact cache and the
+    state writer read all 14 fields every turn; an expired field still loads as usual.
+    """
+    held = contact.__dict__
+    return {
+        name: held[name] if name in held else getattr(contact, name) for name in _CONTACT_FIELDS
+    }
+
+
 @cache
 def _contact_manager() -> ClassManager[Contact]:
     class_mapper(Contact)  # configures the mappers first, as ``Contact(...)`` would

@@ -28,7 +28,7 @@ from sqlalchemy.sql import Executable
 
 from bot.coherence import Versions
 from bot.db import create_sync_engine, is_sqlite
-from bot.models import Contact, SeenMessage
+from bot.models import Contact, SeenMessage, contact_values
 
 _CONTACTS = Contact.__table__  # type: ignore[attr-defined]
 _SEEN = SeenMessage.__table__  # type: ignore[attr-defined]
@@ -61,7 +61,8 @@ class StateWriter:
 
         Returns the version token to cache the saved state under (None: do not cache).
         """
-        row = {name: getattr(contact, name) for name in _COLUMNS}
+        values = contact_values(contact)
+        row = {name: values[name] for name in _COLUMNS}
         done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         self._pending.append(_Write(row, seen, done))
         if self._writer is None or self._writer.done():
