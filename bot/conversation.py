@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Conversation", "Option", "Router"]
 
+MENUS_HELD = 256
+"""Menus whose buttons one catalogue holds (its content has a few dozen)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Option:
@@ -142,14 +145,20 @@ class Conversation:
         self.say_text(self.standard_text(title_key), self._buttons(tuple(options)))
 
     def _buttons(self, options: tuple[Option, ...]) -> tuple[Button, ...]:
-        """A menu's buttons, built once per catalogue (menus are content: finitely many)."""
+        """A menu's buttons, built once per catalogue.
+
+        Menus come from content, so there are few; but a payload read back from a button
+        (the confirm question's) could be any text, so only so many are held.
+        """
         menus = self.catalogue.derived(_menus)
         key = (options, self.contact.discreet)
         found = menus.get(key)
         if found is None:
-            found = menus[key] = tuple(
+            found = tuple(
                 Button(label=self.label(option), payload=str(option.payload)) for option in options
             )
+            if len(menus) < MENUS_HELD:
+                menus[key] = found
         return found
 
     def label(self, option: Option) -> str:
