@@ -78,10 +78,13 @@ class _Lexicon:
         for word in set(typed):
             # One rapidfuzz call over the words of about its length, not ~40 ``_close``
             # calls from Python: ``understand`` of "hello" took 11 µs less.
+            # Found in the order the words are held, as the loop found them: on a tie
+            # between two intents the first one found is offered first.
             choices = self.slip_words.get(len(word), ())
-            for first, _, _ in process.extract(
+            close = process.extract(
                 word, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_RATIO, limit=None
-            ):
+            )
+            for first, _, _ in sorted(close, key=lambda match: match[2]):
                 if first != word:
                     found.extend(self.slips[first])
         return found
@@ -117,12 +120,21 @@ def _lexicon(language: str, marked: bool = False) -> _Lexicon:
         tuple(substrings),
         {first: tuple(phrases) for first, phrases in by_first.items()},
         {first: tuple(phrases) for first, phrases in slips.items()},
-        {
-            length: near
-            for length in range(FUZZY_MIN_LENGTH - 2, max(map(len, slips), default=0) + 3)
-            if (near := tuple(first for first in slips if abs(len(first) - length) <= 2))
-        },
+        _words_near(tuple(slips)),
     )
+
+
+def _words_near(words: tuple[str, ...]) -> dict[int, tuple[str, ...]]:
+    """For each length, the words within two letters of it: shorter words first, each
+    length's words in the order given."""
+    by_length: dict[int, list[str]] = {}
+    for word in words:
+        by_length.setdefault(len(word), []).append(word)
+    return {
+        length: near
+        for length in range(FUZZY_MIN_LENGTH - 2, max(by_length, default=0) + 3)
+        if (near := tuple(w for at in range(length - 2, length + 3) for w in by_length.get(at, ())))
+    }
 
 
 def _stems(words: list[str], language: str) -> tuple[str, ...]:
