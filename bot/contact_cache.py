@@ -26,7 +26,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.db import SessionFactory
-from bot.models import Contact, SeenMessage
+from bot.models import Contact, SeenMessage, contact_of, contact_values
 
 _FIELDS = tuple(Contact.model_fields)
 _LAST_SEEN = _FIELDS.index("last_seen")
@@ -38,7 +38,7 @@ of a dict's memory."""
 
 
 def _snapshot(contact: Contact, token: str) -> Snapshot:
-    return (*(getattr(contact, name) for name in _FIELDS), token)
+    return (*contact_values(contact).values(), token)
 
 
 class ContactCache:
@@ -131,7 +131,7 @@ class ContactCache:
         if snapshot[_TICKET_ID] is not None:
             return None  # tickets change outside turns: ask the database
         self._contacts.move_to_end(alias)
-        return Contact(**dict(zip(_FIELDS, snapshot[:_TOKEN], strict=True)))
+        return contact_of(dict(zip(_FIELDS, snapshot[:_TOKEN], strict=True)))
 
     def put(self, contact: Contact, token: str | None = "") -> None:
         """Hold this state under ``token`` (None: the version is unknown, hold nothing)."""

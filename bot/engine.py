@@ -26,7 +26,7 @@ from bot.dedup import DeliveryClaims
 from bot.hotlines import Directory
 from bot.i18n import Catalogue, catalogue, language_for_country, language_for_telegram
 from bot.language_detect import guess_language
-from bot.models import ChatMessageId, Contact, SeenMessage, Ticket, utcnow
+from bot.models import ChatMessageId, Contact, SeenMessage, Ticket, contact_of, utcnow
 from bot.queue import Queue
 from bot.settings import Settings
 from bot.state_writer import StateWriter
@@ -259,7 +259,9 @@ class Engine:
         async with transaction(self._sessions) as session:
             contact = await session.get(Contact, alias)
             if contact is None and opted_out:
-                contact = Contact(alias=alias, channel="sms", language="en", country="")
+                contact = contact_of(
+                    {"alias": alias, "channel": "sms", "language": "en", "country": ""}
+                )
             if contact is not None:
                 await self._record_opt_out(session, contact, opted_out)
         tokens = await self._versions.after_write(marks)
@@ -310,7 +312,7 @@ class Engine:
             old = await reads.get(Contact, inbound.previous_alias)
             if old is not None:
                 fields = {name: getattr(old, name) for name in Contact.model_fields}
-                contact = Contact(**(fields | {"alias": inbound.alias}))
+                contact = contact_of(fields | {"alias": inbound.alias})
                 carried_from = inbound.previous_alias
         if contact is None:
             return self._new_contact(inbound, now), True, None
@@ -349,14 +351,16 @@ class Engine:
             or language_for_telegram(inbound.language_hint)
             or language_for_country(hint)
         )
-        contact = Contact(
-            alias=inbound.alias,
-            channel=inbound.channel,
-            language=language or "en",
-            country=country,
-            state=State.NEW,
-            session_started=now,
-            last_seen=now,
+        contact = contact_of(
+            {
+                "alias": inbound.alias,
+                "channel": inbound.channel,
+                "language": language or "en",
+                "country": country,
+                "state": State.NEW,
+                "session_started": now,
+                "last_seen": now,
+            }
         )
         if language is None:
             # Unknown language: English, and the start handler offers the language menu.
@@ -388,15 +392,17 @@ class Engine:
             session.add(self._discreet_only(contact))
 
     def _discreet_only(self, contact: Contact) -> Contact:
-        return Contact(
-            alias=contact.alias,
-            channel=contact.channel,
-            language=contact.language,
-            country=contact.country,
-            discreet=True,
-            state=State.NEW,
-            session_started=self._clock(),
-            last_seen=self._clock(),
+        return contact_of(
+            {
+                "alias": contact.alias,
+                "channel": contact.channel,
+                "language": contact.language,
+                "country": contact.country,
+                "discreet": True,
+                "state": State.NEW,
+                "session_started": self._clock(),
+                "last_seen": self._clock(),
+            }
         )
 
     def _count(self, conversation: Conversation, now: dt.datetime, fresh: bool) -> None:

@@ -7,8 +7,13 @@ to a person is the encrypted reply address on an open ticket, erased when it clo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
 
 from sqlalchemy import Index, text
+from sqlalchemy.orm import class_mapper
+from sqlalchemy.orm.instrumentation import ClassManager, manager_of_class
 from sqlmodel import AutoString, Field, SQLModel
 
 from bot.i18n import variants
@@ -40,6 +45,62 @@ class Contact(SQLModel, table=True):
     """Danger or exploitation was described this session: a ticket opened now is urgent."""
     asked: str | None = Field(default=None, max_length=120)
     """The payloads of a question just asked ("did you mean …?"): payload names, no words."""
+
+
+_CONTACT_FIELDS = tuple(Contact.model_fields)
+_CONTACT_REQUIRED = frozenset(n for n, f in Contact.model_fields.items() if f.is_required())
+_CONTACT_DEFAULTS = {
+    n: f.default
+    for n, f in Contact.model_fields.items()
+    if not f.is_required() and f.default_factory is None
+}
+_CONTACT_FACTORIES = {
+    n: f.default_factory for n, f in Contact.model_fields.items() if f.default_factory is not None
+}
+
+
+def contact_of(values: Mapping[str, Any]) -> Contact:
+    """A person's state built as the ORM builds a row it loads: the fields straight in.
+
+    ``Contact(...)`` (a table model: it validates nothing either) sets each of its 14
+    fields through SQLModel's and SQLAlchemy's attribute events: about 40 µs, the
+    largest single cost of a newcomer's turn and of every returning person's (the
+    contact cache builds one per turn). This takes about 3 µs, and its result is a
+    transient Contact like any other: a session adds or merges it, the state writer
+    and the cache read its fields, later assignments are tracked as usual.
+    """
+    unknown = values.keys() - _CONTACT_FIELDS
+    missing = _CONTACT_REQUIRED - values.keys()
+    if unknown or missing:
+        raise TypeError(f"Contact fields unknown {sorted(unknown)}, missing {sorted(missing)}")
+    fields = _CONTACT_DEFAULTS | {
+        name: make()  # type: ignore[call-arg]
+        for name, make in _CONTACT_FACTORIES.items()
+        if name not in values
+    }
+    fields.update(values)
+    contact = _contact_manager().new_instance()
+    contact.__dict__.update({name: fields[name] for name in _CONTACT_FIELDS})
+    object.__setattr__(contact, "__pydantic_fields_set__", set(values))
+    return contact
+
+
+def contact_values(contact: Contact) -> dict[str, Any]:
+    """Every field of ``contact`` by name, read from the instance itself.
+
+    An instrumented attribute read costs about 0.25 µs and the contact cache and the
+    state writer read all 14 fields every turn; an expired field still loads as usual.
+    """
+    held = contact.__dict__
+    return {
+        name: held[name] if name in held else getattr(contact, name) for name in _CONTACT_FIELDS
+    }
+
+
+@cache
+def _contact_manager() -> ClassManager[Contact]:
+    class_mapper(Contact)  # configures the mappers first, as ``Contact(...)`` would
+    return manager_of_class(Contact)
 
 
 class AliasKey(SQLModel, table=True):

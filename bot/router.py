@@ -177,12 +177,13 @@ class Router:
             or Payload.parse(conversation.inbound.choice)
             or self._numbered_choice(conversation)
         )
-        meaning = conversation.meaning
         if fresh and (chosen is None or chosen.topic not in ANY_TIME):
-            await self._welcome(conversation, chosen, meaning)
+            await self._welcome(conversation, chosen, conversation.meaning)
             return
+        # A menu number or keyword needs no understanding (most menu turns end here).
         if chosen is not None and await self.run(conversation, chosen):
             return
+        meaning = conversation.meaning
         state = conversation.contact.state
         expected = self.text_handler(state)
         if expected is not None and state in self._text_first and await expected(conversation):

@@ -28,7 +28,7 @@ from sqlalchemy.sql import Executable
 
 from bot.coherence import Versions
 from bot.db import create_sync_engine, is_sqlite
-from bot.models import Contact, SeenMessage
+from bot.models import Contact, SeenMessage, contact_values
 
 _CONTACTS = Contact.__table__  # type: ignore[attr-defined]
 _SEEN = SeenMessage.__table__  # type: ignore[attr-defined]
@@ -60,6 +60,14 @@ class StateWriter:
         # aiosqlite hands every statement to its thread and back through the event loop;
         # a whole batch written by one plain sqlite3 call costs a single hand-off.
         self._sync = create_sync_engine(db.url) if sqlite else None
+        # Built once: a statement's ``excluded`` columns are set up anew for each one
+        # built, which cost a batch of 32 turns about as much as their upsert.
+        upsert = self._insert(_CONTACTS)
+        self._upsert = upsert.on_conflict_do_update(
+            index_elements=[_CONTACTS.c.alias],
+            set_={name: upsert.excluded[name] for name in _UPDATED},
+        )
+        self._remember = self._insert(_SEEN).on_conflict_do_nothing()
         self._pending: list[_Write] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -68,7 +76,8 @@ class StateWriter:
 
         Returns the version token to cache the saved state under (None: do not cache).
         """
-        row = {name: getattr(contact, name) for name in _COLUMNS}
+        values = contact_values(contact)
+        row = {name: values[name] for name in _COLUMNS}
         done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         self._pending.append(_Write(row, seen, done))
         if self._writer is None or self._writer.done():

@@ -52,7 +52,7 @@ async def fear(conversation: Conversation, _: str) -> None:
 
 
 def _said_danger(conversation: Conversation) -> bool:
-    wanted = conversation.t("danger.reply", **conversation.standard_params())
+    wanted = conversation.standard_text("danger.reply")
     return any(reply.text == wanted for reply in conversation.replies)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from bot.i18n import Catalogue, catalogue, normalise
@@ -69,17 +69,24 @@ class _Lexicon:
     slips: dict[str, tuple[_Phrase, ...]]
     """Phrases whose first word is long enough to be typed with a slip, by that word."""
     slip_words: dict[int, tuple[str, ...]]
-    """Those first words by length: a typed word is compared only with words of about
-    its own length (``_close``)."""
+    """Those first words within two letters of each length: a typed word is compared
+    only with words of about its own length (as ``_close`` would)."""
 
     def near(self, typed: Sequence[str]) -> list[_Phrase]:
         """The slip-tolerant phrases whose first word is close to a word typed."""
         found: list[_Phrase] = []
         for word in set(typed):
-            for length in range(len(word) - 2, len(word) + 3):
-                for first in self.slip_words.get(length, ()):
-                    if first != word and _close(first, word):
-                        found.extend(self.slips[first])
+            # One rapidfuzz call over the words of about its length, not ~40 ``_close``
+            # calls from Python: ``understand`` of "hello" took 11 µs less.
+            # Found in the order the words are held, as the loop found them: on a tie
+            # between two intents the first one found is offered first.
+            choices = self.slip_words.get(len(word), ())
+            close = process.extract(
+                word, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_RATIO, limit=None
+            )
+            for first, _, _ in sorted(close, key=lambda match: match[2]):
+                if first != word:
+                    found.extend(self.slips[first])
         return found
 
 
@@ -113,11 +120,49 @@ def _lexicon(language: str, marked: bool = False) -> _Lexicon:
         tuple(substrings),
         {first: tuple(phrases) for first, phrases in by_first.items()},
         {first: tuple(phrases) for first, phrases in slips.items()},
-        {
-            length: tuple(first for first in slips if len(first) == length)
-            for length in {len(first) for first in slips}
-        },
+        _words_near(tuple(slips)),
     )
+
+
+def _words_near(words: tuple[str, ...]) -> dict[int, tuple[str, ...]]:
+    """For each length, the words within two letters of it: shorter words first, each
+    length's words in the order given."""
+    by_length: dict[int, list[str]] = {}
+    for word in words:
+        by_length.setdefault(len(word), []).append(word)
+    return {
+        length: near
+        for length in range(FUZZY_MIN_LENGTH - 2, max(by_length, default=0) + 3)
+        if (near := tuple(w for at in range(length - 2, length + 3) for w in by_length.get(at, ())))
+    }
+
+
+def _stems(words: list[str], language: str) -> tuple[str, ...]:
+    """``stems(words, language)``, with the catalogue's own words looked up.
+
+    Snowball's rules in pure Python take about 20 µs a word, and most messages are
+    words the catalogue has ("hello", "menu", "help"). Only the catalogue's words are
+    held; a word a person typed that it lacks is stemmed and forgotten.
+    """
+    known = _known_stems(language)
+    if all(word in known for word in words):
+        return tuple(known[word] for word in words)
+    return stems(words, language)
+
+
+@cache
+def _known_stems(language: str) -> dict[str, str]:
+    """The stem of every word of ``language``'s own phrases and keyword lists."""
+    words = catalogue(language)
+    found = {
+        word
+        for key in words.entries
+        if key.startswith(("intent.", "keywords."))
+        for phrase in _entries(words, key)
+        for word in tokens(fold(phrase))
+    }
+    ordered = sorted(found)
+    return dict(zip(ordered, stems(ordered, language), strict=True))
 
 
 def _entries(words: Catalogue, key: str) -> list[str]:
@@ -138,8 +183,8 @@ def understand(text: str, words: Catalogue) -> Meaning:
     if marked:
         folded = fold(text, keep_marks=True)
     raw = tokens(folded)
-    own = stems(raw, language)
-    english = own if language == "en" else stems(raw, "en")
+    own = _stems(raw, language)
+    english = own if language == "en" else _stems(raw, "en")
     message = _Message(
         stems=own,
         english=english,
