@@ -50,24 +50,17 @@ class StateWriter:
         self._versions = versions
         sqlite = is_sqlite(str(db.url))
         insert = sqlite_insert if sqlite else postgresql_insert
-        # Built once: the statements are the same for every batch, only the rows change.
+        # aiosqlite hands every statement to its thread and back through the event loop;
+        # a whole batch written by one plain sqlite3 call costs a single hand-off.
+        self._sync = create_sync_engine(db.url) if sqlite else None
+        # Built once: a statement's ``excluded`` columns are set up anew for each one
+        # built, which cost a batch of 32 turns about as much as their upsert.
         upsert = insert(_CONTACTS)
         self._upsert: Executable = upsert.on_conflict_do_update(
             index_elements=[_CONTACTS.c.alias],
             set_={name: upsert.excluded[name] for name in _UPDATED},
         )
         self._remember: Executable = insert(_SEEN).on_conflict_do_nothing()
-        # aiosqlite hands every statement to its thread and back through the event loop;
-        # a whole batch written by one plain sqlite3 call costs a single hand-off.
-        self._sync = create_sync_engine(db.url) if sqlite else None
-        # Built once: a statement's ``excluded`` columns are set up anew for each one
-        # built, which cost a batch of 32 turns about as much as their upsert.
-        upsert = self._insert(_CONTACTS)
-        self._upsert = upsert.on_conflict_do_update(
-            index_elements=[_CONTACTS.c.alias],
-            set_={name: upsert.excluded[name] for name in _UPDATED},
-        )
-        self._remember = self._insert(_SEEN).on_conflict_do_nothing()
         self._pending: list[_Write] = []
         self._writer: asyncio.Task[None] | None = None
 
