@@ -27,6 +27,7 @@ from bot.hotlines import Directory
 from bot.i18n import Catalogue, catalogue, language_for_country, language_for_telegram
 from bot.language_detect import guess_language
 from bot.models import ChatMessageId, Contact, SeenMessage, Ticket, contact_of, utcnow
+from bot.person_reads import PersonReads
 from bot.queue import Queue
 from bot.settings import Settings
 from bot.state_writer import StateWriter
@@ -57,8 +58,10 @@ class Engine:
         claims: DeliveryClaims | None = None,
         versions: Versions | None = None,
         reads: SessionFactory | None = None,
+        people: PersonReads | None = None,
     ) -> None:
         self._reads = reads or sessions
+        self._people = people or PersonReads(self._reads)
         self._claims = claims or DeliveryClaims(None, namespace="")
         self._versions = versions or Versions(
             self._claims, namespace="", keep_for_seconds=1, seen_seconds=1
@@ -170,13 +173,12 @@ class Engine:
         elif cached is not None and not ask_seen:
             contact, fresh, carried_from = (*self._resume(cached, now), None)
         else:
-            async with self._reads() as reads:
-                if ask_seen and seen is not None and await _already_seen(reads, seen[0]):
-                    return Turn((), duplicate=True)
-                if cached is not None:
-                    contact, fresh, carried_from = (*self._resume(cached, now), None)
-                else:
-                    contact, fresh, carried_from = await self._load(reads, inbound, now)
+            if ask_seen and seen is not None and await self._already_seen(seen[0]):
+                return Turn((), duplicate=True)
+            if cached is not None:
+                contact, fresh, carried_from = (*self._resume(cached, now), None)
+            else:
+                contact, fresh, carried_from = await self._load(inbound, now)
         if contact.opted_out:
             return Turn(())
         conversation = Conversation(
@@ -302,14 +304,12 @@ class Engine:
 
     # --- state -----------------------------------------------------------------------
 
-    async def _load(
-        self, reads: AsyncSession, inbound: Inbound, now: dt.datetime
-    ) -> tuple[Contact, bool, str | None]:
+    async def _load(self, inbound: Inbound, now: dt.datetime) -> tuple[Contact, bool, str | None]:
         """Return the person's state, whether a new session starts, and an alias to carry over."""
-        contact = await reads.get(Contact, inbound.alias)
+        contact = await self._people.contact(inbound.alias)
         carried_from = None
         if contact is None and inbound.previous_alias:
-            old = await reads.get(Contact, inbound.previous_alias)
+            old = await self._people.contact(inbound.previous_alias)
             if old is not None:
                 fields = {name: getattr(old, name) for name in Contact.model_fields}
                 contact = contact_of(fields | {"alias": inbound.alias})
@@ -317,6 +317,10 @@ class Engine:
         if contact is None:
             return self._new_contact(inbound, now), True, None
         return (*self._resume(contact, now), carried_from)
+
+    async def _already_seen(self, key: str) -> bool:
+        async with self._reads() as reads:
+            return await reads.get(SeenMessage, key) is not None
 
     def _resume(self, contact: Contact, now: dt.datetime) -> tuple[Contact, bool]:
         """Return the state and whether a new session starts (after 15 silent minutes)."""
@@ -426,7 +430,3 @@ class Engine:
 def _aware(moment: dt.datetime) -> dt.datetime:
     """SQLite may hand back naive datetimes; every stored time is UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
-async def _already_seen(reads: AsyncSession, key: str) -> bool:
-    return await reads.get(SeenMessage, key) is not None

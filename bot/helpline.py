@@ -25,6 +25,7 @@ from bot.delivery import Senders
 from bot.engine import SEEN_ID_TTL, Clock, Engine
 from bot.hotlines import directory
 from bot.models import utcnow
+from bot.person_reads import PersonReads
 from bot.priority import Priority
 from bot.queue import Queue
 from bot.relay import InProcessRelay, Relay
@@ -119,6 +120,7 @@ def build_helpline(
         seen_seconds=int(SEEN_ID_TTL.total_seconds()),
         outages=lambda: relay.outages,
     )
+    reads = read_session_factory(db)
     engine = Engine(
         settings=settings,
         sessions=sessions,
@@ -135,7 +137,8 @@ def build_helpline(
         clock=clock,
         claims=claims,
         versions=versions,
-        reads=read_session_factory(db),
+        reads=reads,
+        people=PersonReads(reads, db),
     )
     return Helpline(
         settings=settings,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event, text
 from sqlmodel import SQLModel
 
+from bot.db import is_sqlite
 from bot.helpline import Helpline, build_helpline
 from bot.migrate import migrate
 from bot.models import utcnow
@@ -105,12 +107,30 @@ def person(helpline: Helpline) -> Person:
 
 
 def contact_reads(line: Helpline) -> list[str]:
-    """Every statement that reads people's state from this worker's database."""
+    """Every statement that reads people's state from this worker's database.
+
+    On PostgreSQL a turn reads with asyncpg's own call (``bot/person_reads.py``), past
+    SQLAlchemy's events, so there the statements are seen at the driver: asyncpg's
+    query logger on every connection this worker's pool hands out."""
     reads: list[str] = []
 
-    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+    def note(statement: str) -> None:
         if statement.lstrip().upper().startswith("SELECT") and "FROM contact" in statement:
             reads.append(statement)
 
-    event.listen(line.db.sync_engine, "before_cursor_execute", record)
+    if is_sqlite(str(line.db.url)):
+
+        def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            note(statement)
+
+        event.listen(line.db.sync_engine, "before_cursor_execute", record)
+        return reads
+
+    def logged(query: Any) -> None:
+        note(query.query)
+
+    def checkout(dbapi_connection: Any, *_: object) -> None:
+        dbapi_connection.driver_connection.add_query_logger(logged)  # a set: added once
+
+    event.listen(line.db.sync_engine, "checkout", checkout)
     return reads
