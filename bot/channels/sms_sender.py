@@ -54,6 +54,8 @@ class SmsCounts:
         segments = sum(size.count for size in sizes)
         self("sms.messages", language, len(bodies))
         self("sms.segments", language, segments)
+        if not log.isEnabledFor(logging.DEBUG):
+            return  # the sizes below are worked out only for a log that will be written
         log.debug(
             "sms reply language=%s messages=%d segments=%d per_message=%s encodings=%s",
             language,
