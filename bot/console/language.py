@@ -45,6 +45,7 @@ _UNTRANSLATED = ("/console/static/", "/console/supervisor/static/", "/console/ws
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
+    auto_reload=False,  # templates ship with the code: no stat of each file on every render
 )
 _templates.globals["console_words"] = words
 _templates.globals["console_language_choices"] = choices

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from pathlib import Path
@@ -38,7 +39,7 @@ from bot.console.security import (
     session_cookie,
 )
 from bot.console.static_files import add_static_route
-from bot.console.throttle import SignInThrottle
+from bot.console.throttle import REFUSAL_SECONDS, SignInThrottle
 from bot.console.words import choices as console_language_choices
 from bot.console.words import inbox_phrases, inbox_plurals
 from bot.console.words import words as console_words
@@ -66,6 +67,7 @@ DEMO_ACCOUNT = "demo"
 _templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
+    auto_reload=False,  # templates ship with the code: no stat of each file on every render
     enable_async=False,
 )
 # The supervisor helper: every console page speaks the advocate's language (base.html).
@@ -162,6 +164,11 @@ def router(helpline: Helpline) -> APIRouter:
 
     @api.get("/login")
     async def login_form(request: Request) -> Response:
+        if throttle.refuses(request.client.host if request.client else ""):
+            # The form could only be refused: the same small page after the same wait, so
+            # a flooder that fetches a fresh form for every attempt waits for that too.
+            await asyncio.sleep(REFUSAL_SECONDS)
+            return render("refused.html", 429)
         expired = request.query_params.get("expired") == "1"
         return await login_page(
             "You were logged out after a period of inactivity." if expired else None

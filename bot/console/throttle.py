@@ -98,6 +98,11 @@ class SignInThrottle:
         finally:
             self._slots.release()
 
+    def refuses(self, address: str) -> bool:
+        """Whether a sign-in from ``address`` would be refused now (nothing is counted)."""
+        known = self._recent(address)
+        return known is not None and len(known.failures) >= ADDRESS_FAILURES
+
     def passed(self, address: str) -> None:
         """The password was right: this attempt is not a failure of its address."""
         known = self._addresses.get(address)

@@ -12,7 +12,7 @@ import websockets
 from sqlmodel import select
 
 from bot.console import auth
-from bot.console.security import session_cookie
+from bot.console.security import LOGIN_CSRF_COOKIE, session_cookie
 from bot.console.throttle import (
     ADDRESS_FAILURES,
     HASH_QUEUE,
@@ -192,8 +192,16 @@ async def test_a_throttled_address_is_told_to_wait_in_its_language_and_nothing_i
     async with httpx.AsyncClient(base_url=console.base_url, headers=spanish) as client:
         for attempt in range(ADDRESS_FAILURES):
             assert (await sign_in(client, f"nobody-{attempt}", "000000")).status_code == 401
+        # A fresh form for the next attempt is refused the same way: no form, no token.
+        form = await client.get("/console/login")
+        assert form.status_code == 429
+        assert Words("es").t("error.throttled") in form.text
+        assert 'name="csrf"' not in form.text
+        # A post with the last form's token (its cookie is still held) is refused too.
+        token = client.cookies[LOGIN_CSRF_COOKIE]
+        attempt = {"csrf": token, "name": "nobody-else", "password": PASSWORD, "code": "000000"}
         before = (await client.get("/metrics", headers=METRICS_HEADERS)).text
-        refused = await sign_in(client, "nobody-else", "000000")
+        refused = await client.post("/console/login", data=attempt)
         after = (await client.get("/metrics", headers=METRICS_HEADERS)).text
     assert refused.status_code == 429
     assert Words("es").t("error.throttled") in refused.text
