@@ -131,6 +131,25 @@ async def log_in(
 _THROTTLE = SignInThrottle()
 
 
+async def turned_away(helpline: Helpline, address: str, throttle: SignInThrottle) -> bool:
+    """True if ``address`` is over its limit: counted and audited as a refused sign-in.
+
+    The console checks this before it reads a posted form, so a flood from one address
+    costs no form parsing either; the caller answers after ``REFUSAL_SECONDS``."""
+    try:
+        throttle.check(address)
+    except Throttled as refused:
+        await _refused(helpline, refused)
+        return True
+    return False
+
+
+async def _refused(helpline: Helpline, refused: Throttled) -> None:
+    sign_in_handled(f"refused_{refused.refusal}")
+    if refused.first:
+        await record(helpline, action="login_failed", detail="throttled")
+
+
 async def _log_in(
     helpline: Helpline,
     name: str,
@@ -151,9 +170,7 @@ async def _log_in(
                 advocate.password_hash if advocate else _DUMMY_HASH, password
             )
     except Throttled as refused:
-        sign_in_handled(f"refused_{refused.refusal}")
-        if refused.first:
-            await record(helpline, action="login_failed", detail="throttled")
+        await _refused(helpline, refused)
         raise LoginFailed("throttled") from None
     sign_in_handled("checked")
     if advocate is None or advocate.id is None or not right:

@@ -82,6 +82,11 @@ def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(_templates.get_template(name).render(**context), status_code=status_code)
 
 
+def _address(request: Request) -> str:
+    """The client's address as the sign-in limits count it."""
+    return request.client.host if request.client else ""
+
+
 def _field(form: Any, name: str) -> str:
     value = form.get(name)
     return value if isinstance(value, str) else ""
@@ -164,18 +169,23 @@ def router(helpline: Helpline) -> APIRouter:
 
     @api.get("/login")
     async def login_form(request: Request) -> Response:
-        if throttle.refuses(request.client.host if request.client else ""):
+        if throttle.refuses(_address(request)):
             # The form could only be refused: the same small page after the same wait, so
             # a flooder that fetches a fresh form for every attempt waits for that too.
-            await asyncio.sleep(REFUSAL_SECONDS)
-            return render("refused.html", 429)
+            return await refusal()
         expired = request.query_params.get("expired") == "1"
         return await login_page(
             "You were logged out after a period of inactivity." if expired else None
         )
 
+    async def refusal() -> Response:
+        await asyncio.sleep(REFUSAL_SECONDS)
+        return render("refused.html", 429)
+
     @api.post("/login")
     async def login(request: Request) -> Response:
+        if await auth.turned_away(helpline, _address(request), throttle):
+            return await refusal()  # before the form is read: it would be refused anyway
         form = await request.form()
         expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not expected or not auth.csrf_matches(_field(form, "csrf"), expected):
@@ -186,7 +196,7 @@ def router(helpline: Helpline) -> APIRouter:
                 name=_field(form, "name")[:80],
                 password=_field(form, "password")[:200],
                 code=_field(form, "code")[:12],
-                address=request.client.host if request.client else "",
+                address=_address(request),
                 throttle=throttle,
             )
         except auth.LoginFailed as failed:

@@ -77,10 +77,8 @@ class SignInThrottle:
         failure of its address at once (``passed`` takes it back), so however many an
         address sends at the same time, it gets at most ``ADDRESS_FAILURES`` hashes.
         """
+        self.check(address)
         known = self._recent(address)
-        if known is not None and len(known.failures) >= ADDRESS_FAILURES:
-            first, known.refused = not known.refused, True
-            raise Throttled("address", first=first)
         if self._waiting >= HASH_QUEUE:
             now = self._clock()
             first = now - self._busy_noted >= BUSY_NOTE_SECONDS
@@ -98,8 +96,15 @@ class SignInThrottle:
         finally:
             self._slots.release()
 
+    def check(self, address: str) -> None:
+        """Raise Throttled when ``address`` has too many recent failures."""
+        known = self._recent(address)
+        if known is not None and len(known.failures) >= ADDRESS_FAILURES:
+            first, known.refused = not known.refused, True
+            raise Throttled("address", first=first)
+
     def refuses(self, address: str) -> bool:
-        """Whether a sign-in from ``address`` would be refused now (nothing is counted)."""
+        """Whether a sign-in from ``address`` would be refused now (nothing is noted)."""
         known = self._recent(address)
         return known is not None and len(known.failures) >= ADDRESS_FAILURES
 

@@ -204,6 +204,8 @@ async def test_a_throttled_address_is_told_to_wait_in_its_language_and_nothing_i
         refused = await client.post("/console/login", data=attempt)
         after = (await client.get("/metrics", headers=METRICS_HEADERS)).text
     assert refused.status_code == 429
+    refusals = [d for a, d in await audit_actions(console) if a == "login_failed"]
+    assert refusals.count("throttled") == 1  # noted once for the address, not per attempt
     assert Words("es").t("error.throttled") in refused.text
     assert 'href="/console/login"' in refused.text
     # The ten wrong attempts were each checked (hashed); the refusal was not.
