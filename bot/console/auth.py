@@ -137,7 +137,7 @@ async def turned_away(helpline: Helpline, address: str, throttle: SignInThrottle
     The console checks this before it reads a posted form, so a flood from one address
     costs no form parsing either; the caller answers after ``REFUSAL_SECONDS``."""
     try:
-        throttle.check(address)
+        await throttle.check(address)
     except Throttled as refused:
         await _refused(helpline, refused)
         return True
@@ -183,7 +183,7 @@ async def _log_in(
         )
         raise LoginFailed("password" if advocate else "unknown")
     # Wrong codes after the right password lock the account instead (``_fail``).
-    throttle.passed(address)
+    await throttle.passed(address)
     if advocate.locked_until is not None and _aware(advocate.locked_until) > now:
         await record(helpline, action="login_failed", advocate_id=advocate.id, detail="locked")
         raise LoginFailed("locked")
@@ -196,7 +196,7 @@ async def _log_in(
     if step is None or not await _accept_step(helpline, advocate.id, step):
         await _fail(helpline, advocate.id, "totp" if step is None else "totp_replay", now)
         raise LoginFailed("totp")
-    throttle.succeeded(address)
+    await throttle.succeeded(address)
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     async with transaction(helpline.sessions) as session:

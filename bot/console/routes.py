@@ -39,11 +39,12 @@ from bot.console.security import (
     session_cookie,
 )
 from bot.console.static_files import add_static_route
-from bot.console.throttle import REFUSAL_SECONDS, SignInThrottle
+from bot.console.throttle import REFUSAL_SECONDS, AddressFailures, SignInThrottle
 from bot.console.words import choices as console_language_choices
 from bot.console.words import inbox_phrases, inbox_plurals
 from bot.console.words import words as console_words
-from bot.helpline import Helpline
+from bot.crypto import derive_key
+from bot.helpline import Helpline, claims_namespace
 from bot.i18n import language_codes
 from bot.models import Advocate
 from bot.states import Role
@@ -82,6 +83,18 @@ def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(_templates.get_template(name).render(**context), status_code=status_code)
 
 
+def address_failures(helpline: Helpline) -> AddressFailures | None:
+    """Shared by every worker when Redis is configured (``bot/console/shared_failures.py``)."""
+    redis = helpline.claims.redis
+    if redis is None:
+        return None
+    from bot.console.shared_failures import RedisFailures
+
+    secret = helpline.settings.secret_key.get_secret_value()
+    namespace = claims_namespace(helpline.settings)
+    return RedisFailures(redis, namespace=namespace, key=derive_key(secret, "sign-in-address"))
+
+
 def _address(request: Request) -> str:
     """The client's address as the sign-in limits count it."""
     return request.client.host if request.client else ""
@@ -95,7 +108,7 @@ def _field(form: Any, name: str) -> str:
 def router(helpline: Helpline) -> APIRouter:
     settings = helpline.settings
     cookie = session_cookie(settings)
-    throttle = SignInThrottle()
+    throttle = SignInThrottle(failures=address_failures(helpline))
     api = APIRouter(prefix="/console", include_in_schema=False, route_class=SecureRoute)
 
     async def current(request: Request, *, touch: bool = False) -> auth.Staff | None:
@@ -169,7 +182,7 @@ def router(helpline: Helpline) -> APIRouter:
 
     @api.get("/login")
     async def login_form(request: Request) -> Response:
-        if throttle.refuses(_address(request)):
+        if await throttle.refuses(_address(request)):
             # The form could only be refused: the same small page after the same wait, so
             # a flooder that fetches a fresh form for every attempt waits for that too.
             return await refusal()

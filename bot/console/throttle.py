@@ -1,6 +1,7 @@
 """Sign-in limits that an outsider cannot turn against an advocate, nor against the people.
 
-Wrong passwords are counted per client address, in this worker's memory, and an
+Wrong passwords are counted per client address (``AddressFailures``: in this worker's
+memory, or in Redis for every worker, ``bot/console/shared_failures.py``), and an
 address over the limit is refused before any database read or password hash.
 Checking a sign-in (reading the account, computing the hash) runs at most
 ``HASH_SLOTS`` at a time with a short waiting line: a flood of sign-ins gets "busy,
@@ -21,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 ADDRESS_FAILURES = 10
 """Wrong passwords from one address within ``ADDRESS_WINDOW`` before it must wait."""
@@ -54,77 +55,68 @@ class Throttled(Exception):
         self.first = first
 
 
+class AddressFailures(Protocol):
+    """Wrong sign-ins per client address within ``ADDRESS_WINDOW``."""
+
+    async def admit(self, address: str) -> bool:
+        """Count one more attempt from ``address``; False (not counted) if over the limit."""
+
+    async def over(self, address: str) -> bool:
+        """Whether ``address`` is over its limit now (nothing is counted)."""
+
+    async def first_refusal(self, address: str) -> bool:
+        """True once per address and window: the refusal worth an audit row."""
+
+    async def take_back(self, address: str) -> None:
+        """The attempt was right after all: it is not a failure."""
+
+    async def forget(self, address: str) -> None:
+        """Signed in: the address starts afresh."""
+
+
 @dataclass(slots=True)
 class _Address:
     failures: deque[float] = field(default_factory=lambda: deque(maxlen=ADDRESS_FAILURES))
     refused: bool = False
 
 
-class SignInThrottle:
+class LocalFailures:
+    """Counts in this worker's memory: one process, or Redis out of reach."""
+
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._addresses: dict[str, _Address] = {}
-        self._slots = asyncio.Semaphore(HASH_SLOTS)
-        self._waiting = 0
-        self._busy_noted = -BUSY_NOTE_SECONDS
 
-    @contextlib.asynccontextmanager
-    async def checking(self, address: str) -> AsyncIterator[None]:
-        """A turn to check one sign-in (read the account, hash the password) in.
-
-        Raises Throttled, before anything is read or hashed, when the address has too
-        many recent failures or the line is full. An admitted attempt counts as a
-        failure of its address at once (``passed`` takes it back), so however many an
-        address sends at the same time, it gets at most ``ADDRESS_FAILURES`` hashes.
-        """
-        self.check(address)
-        known = self._recent(address)
-        if self._waiting >= HASH_QUEUE:
-            now = self._clock()
-            first = now - self._busy_noted >= BUSY_NOTE_SECONDS
-            if first:
-                self._busy_noted = now
-            raise Throttled("busy", first=first)
-        self._count(address, known)
-        self._waiting += 1
-        try:
-            await self._slots.acquire()
-        finally:
-            self._waiting -= 1
-        try:
-            yield
-        finally:
-            self._slots.release()
-
-    def check(self, address: str) -> None:
-        """Raise Throttled when ``address`` has too many recent failures."""
+    async def admit(self, address: str) -> bool:
         known = self._recent(address)
         if known is not None and len(known.failures) >= ADDRESS_FAILURES:
-            first, known.refused = not known.refused, True
-            raise Throttled("address", first=first)
-
-    def refuses(self, address: str) -> bool:
-        """Whether a sign-in from ``address`` would be refused now (nothing is noted)."""
-        known = self._recent(address)
-        return known is not None and len(known.failures) >= ADDRESS_FAILURES
-
-    def passed(self, address: str) -> None:
-        """The password was right: this attempt is not a failure of its address."""
-        known = self._addresses.get(address)
-        if known is not None and known.failures:
-            known.failures.pop()
-
-    def succeeded(self, address: str) -> None:
-        """Signed in: forget the address's failures."""
-        self._addresses.pop(address, None)
-
-    def _count(self, address: str, known: _Address | None) -> None:
+            return False
         if known is None:
             if len(self._addresses) >= _MAX_ADDRESSES:
                 # Forget the oldest address rather than grow without bound.
                 self._addresses.pop(next(iter(self._addresses)))
             known = self._addresses[address] = _Address()
         known.failures.append(self._clock())
+        return True
+
+    async def over(self, address: str) -> bool:
+        known = self._recent(address)
+        return known is not None and len(known.failures) >= ADDRESS_FAILURES
+
+    async def first_refusal(self, address: str) -> bool:
+        known = self._recent(address)
+        if known is None or known.refused:
+            return False
+        known.refused = True
+        return True
+
+    async def take_back(self, address: str) -> None:
+        known = self._addresses.get(address)
+        if known is not None and known.failures:
+            known.failures.pop()
+
+    async def forget(self, address: str) -> None:
+        self._addresses.pop(address, None)
 
     def _recent(self, address: str) -> _Address | None:
         known = self._addresses.get(address)
@@ -137,3 +129,60 @@ class SignInThrottle:
             del self._addresses[address]
             return None
         return known
+
+
+class SignInThrottle:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        failures: AddressFailures | None = None,
+    ) -> None:
+        self._clock = clock
+        self._failures = failures or LocalFailures(clock)
+        self._slots = asyncio.Semaphore(HASH_SLOTS)
+        self._waiting = 0
+        self._busy_noted = -BUSY_NOTE_SECONDS
+
+    @contextlib.asynccontextmanager
+    async def checking(self, address: str) -> AsyncIterator[None]:
+        """A turn to check one sign-in (read the account, hash the password) in.
+
+        Raises Throttled, before anything is read or hashed, when the line is full or
+        the address has too many recent failures. An admitted attempt counts as a
+        failure of its address at once (``passed`` takes it back), so however many an
+        address sends at the same time, it gets at most ``ADDRESS_FAILURES`` hashes.
+        """
+        if self._waiting >= HASH_QUEUE:
+            now = self._clock()
+            first = now - self._busy_noted >= BUSY_NOTE_SECONDS
+            if first:
+                self._busy_noted = now
+            raise Throttled("busy", first=first)
+        if not await self._failures.admit(address):
+            raise Throttled("address", first=await self._failures.first_refusal(address))
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    async def check(self, address: str) -> None:
+        """Raise Throttled when ``address`` has too many recent failures."""
+        if await self._failures.over(address):
+            raise Throttled("address", first=await self._failures.first_refusal(address))
+
+    async def refuses(self, address: str) -> bool:
+        """Whether a sign-in from ``address`` would be refused now (nothing is noted)."""
+        return await self._failures.over(address)
+
+    async def passed(self, address: str) -> None:
+        """The password was right: this attempt is not a failure of its address."""
+        await self._failures.take_back(address)
+
+    async def succeeded(self, address: str) -> None:
+        """Signed in: forget the address's failures."""
+        await self._failures.forget(address)
