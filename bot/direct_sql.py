@@ -1,11 +1,14 @@
-"""asyncpg's own calls, on connections from SQLAlchemy's pool, for the statements of a turn.
+"""asyncpg's own calls, on connections from SQLAlchemy's pool, for a turn's read.
 
 Through SQLAlchemy's asyncpg adapter one statement cost a PostgreSQL worker about
 300 µs of CPU more than asyncpg's own call (a read by primary key: ~420 against
 ~150 µs, 2,000 each, 2026-11-30): the adapter's cursor emulation, result processing and
-the greenlet hand-off. Every SMS turn makes one or two such statements, so they are
-written by SQLAlchemy once (``Compiled``: SQL in asyncpg's ``$n`` style, and each
-column's own conversions of values going in and out) and run with asyncpg directly.
+the greenlet hand-off. The read of a person's state (``bot/person_reads.py``) is made
+for every newcomer with several workers, so it is written by SQLAlchemy once
+(``Compiled``: SQL in asyncpg's ``$n`` style, and each column's own conversions of
+values going in and out) and run with asyncpg directly. The group commit was tried the
+same way and gained nothing measurable (one commit serves a batch of turns), so it
+stays with SQLAlchemy.
 
 A failure of the driver is what SQLAlchemy would have raised: the connection is
 invalidated (so the pool never hands it out again) and ``OperationalError`` goes up,
