@@ -6,7 +6,7 @@ Through SQLAlchemy's asyncpg adapter one statement cost a PostgreSQL worker abou
 the greenlet hand-off. The read of a person's state (``bot/person_reads.py``) is made
 for every newcomer with several workers, so it is written by SQLAlchemy once
 (``Compiled``: SQL in asyncpg's ``$n`` style, and each column's own conversions of
-values going in and out) and run with asyncpg directly. The group commit was tried the
+values coming out) and run with asyncpg directly. The group commit was tried the
 same way and gained nothing measurable (one commit serves a batch of turns), so it
 stays with SQLAlchemy.
 
@@ -18,38 +18,29 @@ again (``bot.faults``). Everything else still goes through SQLAlchemy.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ClauseElement
-from sqlalchemy.sql.compiler import SQLCompiler
 
 
 class Compiled:
-    """One statement as asyncpg runs it, with the table's conversions of its values."""
+    """One statement as asyncpg runs it, and the table's conversions of the rows it returns.
+
+    Its parameters go in as they are: the one statement here takes an alias, a string
+    that no column type converts."""
 
     def __init__(self, statement: ClauseElement, table: Table, dialect: Dialect) -> None:
-        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
-        self.sql = str(compiled)
-        self._names: Sequence[str] = compiled.positiontup or ()
-        binds = {column.name: column.type.bind_processor(dialect) for column in table.columns}
+        self.sql = str(statement.compile(dialect=dialect))
         results = {
             column.name: column.type.result_processor(dialect, None) for column in table.columns
         }
-        self._in = [binds.get(name) for name in self._names]
         self._out = {name: convert for name, convert in results.items() if convert is not None}
-
-    def arguments(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        """The statement's parameters from a row of named values, converted as SQLAlchemy would."""
-        return tuple(
-            value if convert is None else convert(value)
-            for convert, value in zip(self._in, (values[name] for name in self._names), strict=True)
-        )
 
     def row(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """A returned row by column name, converted as SQLAlchemy would."""

@@ -16,7 +16,7 @@ So each worker schedules webhooks in two classes:
 - **menu**: everything else on the SMS webhook. At most ``menu_limit`` run at a time;
   the others wait, in arrival order, before any work is done for them, and a menu turn
   holds back for live work at most ``LIVE_FIRST_SECONDS``. None is dropped:
-  each is answered when its turn comes (the webhook deadline in ``bot.limits`` still
+  each is answered when its turn comes (the webhook deadline in ``bot.webhook_lane`` still
   applies, and a 503 there makes the carrier deliver again).
 
 Deciding the class costs one search of the body for the sender (the channel's

@@ -125,9 +125,12 @@ class WebhookLane:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = await self._serve(route, scope, receive, send)
-        if status:
-            metrics.request_served(scope["method"], route.path, status, started)
+        status = 500  # a webhook that raised is counted as the server error it becomes
+        try:
+            status = await self._serve(route, scope, receive, send)
+        finally:
+            if status:
+                metrics.request_served(scope["method"], route.path, status, started)
 
     async def _serve(self, route: WebhookRoute, scope: Scope, receive: Receive, send: Send) -> int:
         """Answer one webhook; return the status sent (0: the caller hung up first)."""

@@ -428,3 +428,24 @@ async def test_webhooks_are_counted_under_their_route_and_status(
     assert signed.headers["content-type"] == "application/xml"
     assert requests_counted(route, "200") == answered + 1
     assert requests_counted(route, "403") == forged + 1
+
+
+async def test_a_webhook_that_fails_is_counted_as_a_server_error() -> None:
+    """An operator's dashboard shows a crashing webhook, though the lane never answered it."""
+
+    async def broken(request: WebhookRequest) -> WebhookAnswer:
+        raise RuntimeError("a bug")
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        raise AssertionError("the server's own error handling answers, not the lane")
+
+    path = "/webhooks/broken"
+    before = requests_counted(path, "500")
+    lane = WebhookLane(never_answers, routes=[WebhookRoute(path, broken, summary="")])
+    scope = {"type": "http", "method": "POST", "path": path, "headers": []}
+    with pytest.raises(RuntimeError):
+        await lane(scope, receive, send)
+    assert requests_counted(path, "500") == before + 1
