@@ -52,9 +52,9 @@ class DeliveryClaims:
     def redis(self) -> Redis | None:
         return self._redis
 
-    def claim_in(self, pipe: Pipeline, message_key: str) -> None:
-        """Add the claim to a pipeline (its result is True when this worker answers)."""
-        pipe.set(self._prefix + message_key, b"1", nx=True, ex=CLAIM_SECONDS)
+    def key(self, message_key: str) -> str:
+        """The Redis key of a claim (``bot/coherence.py`` claims inside its look)."""
+        return self._prefix + message_key
 
     def keep_in(self, pipe: Pipeline, message_key: str, seconds: int) -> None:
         """Keep a saved message's claim as long as its ``seen_message`` row."""

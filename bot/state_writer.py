@@ -3,7 +3,8 @@
 Most messages only move a person through the menus: their new state and the
 provider's message id must be saved before the reply goes out, but each needs no
 transaction of its own. Concurrent turns hand their rows here and wait; a writer
-task commits everything that has gathered in one transaction, then wakes them all.
+task commits everything that has gathered in one transaction, then wakes them all
+(``bot/batches.py``).
 A reply still leaves only after its state is saved, and a failed commit fails every
 turn in it, so the carrier redelivers and nothing is lost.
 
@@ -16,9 +17,9 @@ turn learns the token its saved state may be cached under.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -26,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
+from bot.batches import Batches
 from bot.coherence import Versions
 from bot.db import create_sync_engine, is_sqlite
 from bot.models import Contact, SeenMessage, contact_values
@@ -37,11 +39,10 @@ _UPDATED = tuple(name for name in _COLUMNS if name not in ("alias", "opted_out")
 """A turn never changes the opt-out; a STOP recorded meanwhile must not be undone."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Write:
     contact: dict[str, Any]
     seen: tuple[str, dt.datetime] | None
-    done: asyncio.Future[str | None] = field(repr=False)
 
 
 class StateWriter:
@@ -61,8 +62,7 @@ class StateWriter:
             set_={name: upsert.excluded[name] for name in _UPDATED},
         )
         self._remember: Executable = insert(_SEEN).on_conflict_do_nothing()
-        self._pending: list[_Write] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._batches = Batches(self._write, name="state-writer")
 
     async def save(self, contact: Contact, seen: tuple[str, dt.datetime] | None) -> str | None:
         """Save this person's state (and the message id seen) with whatever else is waiting.
@@ -70,47 +70,31 @@ class StateWriter:
         Returns the version token to cache the saved state under (None: do not cache).
         """
         values = contact_values(contact)
-        row = {name: values[name] for name in _COLUMNS}
-        done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Write(row, seen, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_all(), name="state-writer")
-        return await asyncio.shield(done)
+        return await self._batches(_Write({name: values[name] for name in _COLUMNS}, seen))
 
     async def drain(self) -> None:
         """Let the writer finish what it holds (at shutdown)."""
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                await self._writer
+        await self._batches.drain()
         if self._sync is not None:
             self._sync.dispose()
 
-    async def _write_all(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            # The last write for each person is the state the database keeps.
-            last = {write.contact["alias"]: write for write in batch}
-            try:
-                if self._versions is None:
-                    await self._commit(batch)
-                    tokens = dict.fromkeys(last, "")
-                else:
-                    marks = await self._versions.before_write(list(last))
-                    await self._commit(batch)
-                    claims = [write.seen[0] for write in batch if write.seen]
-                    tokens = await self._versions.after_write(marks, claims)
-            except Exception as error:
-                for write in batch:
-                    if not write.done.done():
-                        write.done.set_exception(error)
-            else:
-                for write in batch:
-                    if not write.done.done():
-                        alias = write.contact["alias"]
-                        kept = last[alias] is write
-                        write.done.set_result(tokens.get(alias) if kept else None)
+    async def _write(self, batch: Sequence[_Write]) -> list[str | None]:
+        # The last write for each person is the state the database keeps.
+        last = {write.contact["alias"]: write for write in batch}
+        if self._versions is None:
+            await self._commit(batch)
+            tokens: dict[str, str] = dict.fromkeys(last, "")
+        else:
+            marks = await self._versions.before_write(list(last))
+            await self._commit(batch)
+            claims = [write.seen[0] for write in batch if write.seen]
+            tokens = await self._versions.after_write(marks, claims)
+        return [
+            tokens.get(write.contact["alias"]) if last[write.contact["alias"]] is write else None
+            for write in batch
+        ]
 
-    async def _commit(self, batch: list[_Write]) -> None:
+    async def _commit(self, batch: Sequence[_Write]) -> None:
         # One row per person: if someone wrote twice in a batch, the later state wins.
         contacts = list({write.contact["alias"]: write.contact for write in batch}.values())
         seen = [{"key": w.seen[0], "expires_at": w.seen[1]} for w in batch if w.seen]

@@ -12,12 +12,16 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import phonenumbers
 import pytest
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from bot import coherence
+from bot.channels.sms_webhook import country_of
 from bot.coherence import Versions
 from bot.dedup import DeliveryClaims
 from bot.helpline import Helpline, build_helpline
+from bot.hotlines import directory
 from bot.i18n import catalogue
 from bot.render import numbered
 from bot.types import Channel
@@ -212,3 +216,45 @@ async def test_a_worker_stops_while_redis_is_away_and_its_relay_is_reconnecting(
     redis_server.start()
     async with two_workers(scale_database, redis_server.url) as (after, _):
         assert "español" in (await simulator(after, user, "2"))[0].casefold()
+
+
+async def test_people_writing_at_once_share_round_trips_and_each_hears_their_own_country(
+    workers: tuple[Helpline, Helpline],
+) -> None:
+    """Under a burst, turns share Redis looks, database reads and commits (``bot/batches.py``):
+    nobody may get a neighbour's state or a neighbour's country's number."""
+    a, b = workers
+    regions = ["RO", "VN", "SA", "BR", "KE", "NG", "IN", "PH", "MX", "UA", "TH", "US"]
+    people = {region: phones_in(a, b, region) for region in regions}
+    await asyncio.gather(*(on_a.send("hi") for on_a, _ in people.values()))
+    reads_b = contact_reads(b)
+    danger = catalogue("en").raw("danger.reply")
+    # B has met none of them: their states come from the database, each delivered twice
+    # at once (a carrier's redelivery), and exactly one copy of each is answered.
+    ids = {region: "SM" + secrets.token_hex(16) for region in regions}
+    answers = await asyncio.gather(
+        *(
+            on_b.send("help me now", message_id=ids[region])
+            for region, (_, on_b) in people.items()
+            for _copy in range(2)
+        )
+    )
+    for index, region in enumerate(regions):
+        first, second = answers[2 * index], answers[2 * index + 1]
+        assert (first == []) != (second == []), region  # one copy answered, one ignored
+        expected = directory().country(region).urgent_number()
+        assert expected is not None, region
+        assert (first or second)[0] == danger.format(emergency=expected.dial), region
+    assert 0 < len(reads_b) < len(regions)  # fewer round trips than people
+
+
+def phones_in(a: Helpline, b: Helpline, region: str) -> tuple[Person, Person]:
+    """One person with a mobile number of ``region``, as seen by worker A and by worker B."""
+    example = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE)
+    assert example is not None, region
+    number = phonenumbers.format_number(example, PhoneNumberFormat.E164)
+    country = country_of(number)
+    return (
+        Person(a, channel=Channel.SMS, user_id=number, country=country),
+        Person(b, channel=Channel.SMS, user_id=number, country=country),
+    )
