@@ -1,4 +1,4 @@
-"""asyncpg's own calls, on connections from SQLAlchemy's pool, for a turn's read.
+"""asyncpg's own calls, on connections from SQLAlchemy's pool, for a turn's read and write.
 
 Through SQLAlchemy's asyncpg adapter one statement cost a PostgreSQL worker about
 300 µs of CPU more than asyncpg's own call (a read by primary key: ~420 against
@@ -6,9 +6,9 @@ Through SQLAlchemy's asyncpg adapter one statement cost a PostgreSQL worker abou
 the greenlet hand-off. The read of a person's state (``bot/person_reads.py``) is made
 for every newcomer with several workers, so it is written by SQLAlchemy once
 (``Compiled``: SQL in asyncpg's ``$n`` style, and each column's own conversions of
-values coming out) and run with asyncpg directly. The group commit was tried the
-same way and gained nothing measurable (one commit serves a batch of turns), so it
-stays with SQLAlchemy.
+values coming out) and run with asyncpg directly. The group commit runs here too, as
+one statement in one round trip (``bot/state_writer.py``): the same batch through
+SQLAlchemy's transaction took four.
 
 A failure of the driver is what SQLAlchemy would have raised: the connection is
 invalidated (so the pool never hands it out again) and ``OperationalError`` goes up,

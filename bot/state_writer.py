@@ -8,8 +8,9 @@ task commits everything that has gathered in one transaction, then wakes them al
 A reply still leaves only after its state is saved, and a failed commit fails every
 turn in it, so the carrier redelivers and nothing is lost.
 
-The same on PostgreSQL (one ``INSERT … ON CONFLICT`` for the batch through asyncpg)
-as on SQLite. With several workers the batch's versions are marked before the commit
+On SQLite the batch is one transaction through a plain sqlite3 call; on PostgreSQL one
+statement (``INSERT … ON CONFLICT`` from arrays, the message ids in a ``WITH``) through
+asyncpg, one round trip. With several workers the batch's versions are marked before the commit
 and finalised after it, two Redis round trips per batch (``bot/coherence.py``); each
 turn learns the token its saved state may be cached under.
 """
