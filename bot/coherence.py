@@ -24,7 +24,7 @@ The protocol, per turn:
    ``GET ver``, ``fence`` and ``seen-since``; every turn looking at once shares it. A cached entry is used only if the version is final
    and both tokens equal the ones stored with the entry. A pending or missing version
    means: read the database, and do not cache what was read.
-2. ``before_write`` (before the commit; one round trip for a whole group commit):
+2. ``before_write`` (before the commit; one script call for a whole group commit):
    ``SET ver p<deadline>:<random> GET`` for every alias written. From now on no worker
    trusts an entry for these people, and no one caches a read (pending). The old value
    tells whether another write was still in flight (a live pending marker).
@@ -117,20 +117,38 @@ out[#out + 1] = redis.call('GET', KEYS[1])
 return out
 """
 
-# KEYS: fence, then one version key per alias; ARGV: ttl, then (marker, token) per alias.
-# Returns the fence, then 1 for each alias whose marker was still ours (now final).
+# KEYS: one version key per alias; ARGV: ttl, then the marker per alias.
+# Returns each key's value before (false: none).
+_MARK = """
+local olds = {}
+for i = 1, #KEYS do
+  olds[i] = redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[1], 'GET')
+end
+return olds
+"""
+
+# KEYS: fence, then one version key per alias, then the claim of each message id saved;
+# ARGV: ttl, the number of aliases, how long to keep a saved claim, then (marker, token)
+# per alias. Returns the fence, then 1 for each alias whose marker was still ours (now
+# final).
 _FINALISE = """
+local aliases = tonumber(ARGV[2])
 local out = {redis.call('GET', KEYS[1]) or ''}
-for i = 2, #KEYS do
-  if redis.call('GET', KEYS[i]) == ARGV[2 * i - 2] then
-    redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'EX', ARGV[1])
-    out[i] = 1
+for i = 1, aliases do
+  if redis.call('GET', KEYS[i + 1]) == ARGV[2 * i + 2] then
+    redis.call('SET', KEYS[i + 1], ARGV[2 * i + 3], 'EX', ARGV[1])
+    out[i + 1] = 1
   else
-    out[i] = 0
+    out[i + 1] = 0
   end
+end
+for i = aliases + 2, #KEYS do
+  redis.call('EXPIRE', KEYS[i], ARGV[3])
 end
 return out
 """
+# Scripts are called on their own, never inside a pipeline: redis-py asks Redis whether
+# a pipeline's scripts are loaded (SCRIPT EXISTS) before every execution, a round trip.
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +208,7 @@ class Versions:
         self._outages = outages
         self._owe_repair = False
         self._finalise = self._redis.register_script(_FINALISE) if self._redis else None
+        self._mark = self._redis.register_script(_MARK) if self._redis else None
         self._look = self._redis.register_script(_LOOK) if self._redis else None
         self._looks = Batches(self._look_all, name="state-looks") if self._redis else None
         self.on_unreachable: Callable[[], None] = lambda: None
@@ -257,11 +276,12 @@ class Versions:
         write = Write({alias: stamp + secrets.token_hex(6) for alias in aliases}, deadline=deadline)
         if self._redis is None or not aliases:
             return write
+        assert self._mark is not None
         try:
-            pipe = self._redis.pipeline(transaction=False)
-            for alias, marker in write.markers.items():
-                pipe.set(self.key(alias), marker, ex=self._ttl, get=True)
-            olds = await pipe.execute()
+            olds = await self._mark(
+                keys=[self.key(alias) for alias in write.markers],
+                args=[self._ttl, *write.markers.values()],
+            )
         except self._errors as error:
             write.failed = True
             self._owe_repair = True  # committed without invalidating: repair before caching
@@ -289,7 +309,11 @@ class Versions:
         if time.time() > write.deadline:
             self._owe_repair = True  # committed after its marker lapsed: drop every cache
             log.warning("state write outlived its marker")
-        keys = [self._fence, *(self.key(alias) for alias in write.markers)]
+        keys = [
+            self._fence,
+            *(self.key(alias) for alias in write.markers),
+            *(self._claims.key(claim) for claim in claims),
+        ]
         tokens = {
             alias: (
                 "f" + secrets.token_hex(8)
@@ -298,22 +322,17 @@ class Versions:
             )
             for alias in write.markers
         }
-        argv: list[str | int] = [self._ttl]
+        argv: list[str | int] = [self._ttl, len(write.markers), self._seen_seconds]
         for alias, marker in write.markers.items():
             argv += [marker, tokens[alias]]
         try:
-            pipe = self._redis.pipeline(transaction=False)
-            await self._finalise(keys=keys, args=argv, client=pipe)  # queued, not run
-            for claim in claims:
-                self._claims.keep_in(pipe, claim, self._seen_seconds)
-            results = await pipe.execute()
+            fence, *done = await self._finalise(keys=keys, args=argv)
         except self._errors as error:
             self._owe_repair = True  # markers stay pending; claims may lapse early
             self._unreachable("after_write", error)
             return {}
         if self._owe_repair:
             return {}
-        fence, *done = results[0]
         return {
             alias: f"{tokens[alias]}|{_text(fence) or ''}|{self._outages()}"
             for alias, ok in zip(write.markers, done, strict=True)

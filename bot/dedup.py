@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-    from redis.asyncio.client import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +54,6 @@ class DeliveryClaims:
     def key(self, message_key: str) -> str:
         """The Redis key of a claim (``bot/coherence.py`` claims inside its look)."""
         return self._prefix + message_key
-
-    def keep_in(self, pipe: Pipeline, message_key: str, seconds: int) -> None:
-        """Keep a saved message's claim as long as its ``seen_message`` row."""
-        pipe.expire(self._prefix + message_key, seconds)
 
     async def claim(self, message_key: str) -> bool:
         """True if this worker is the one to answer ``message_key``; Redis errors propagate."""
