@@ -83,6 +83,7 @@ class Engine:
     async def drain(self) -> None:
         """Finish saving the state of turns in flight (at shutdown)."""
         await self._writer.drain()
+        await self._people.close()
 
     async def identify(self, channel: Channel, user_id: str) -> tuple[str, str | None]:
         """Return (alias, previous-period alias) for a channel's user id. The id is not kept."""

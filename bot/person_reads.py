@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.batches import Batches
 from bot.db import SessionFactory, is_sqlite
-from bot.direct_sql import Compiled, driver
+from bot.direct_sql import Compiled, HeldConnection
 from bot.models import Contact, contact_of
 
 _TABLE: Table = Contact.__table__  # type: ignore[attr-defined]
@@ -44,6 +44,7 @@ class PersonReads:
             by_alias = select(_TABLE).where(_TABLE.c.alias == bindparam("alias"))
             self._select = Compiled(by_alias, _TABLE, self._direct.dialect)
             self._batches = Batches(self._read_all, name="person-reads")
+            self._held = HeldConnection(self._direct)
 
     async def contact(self, alias: str) -> Contact | None:
         """The saved state of ``alias``, or None when the database holds no such person."""
@@ -52,10 +53,16 @@ class PersonReads:
                 return await session.get(Contact, alias)
         return await self._batches(alias)
 
+    async def close(self) -> None:
+        """Let go of the held connection (at shutdown)."""
+        if self._direct is not None:
+            await self._batches.drain()
+            await self._held.close()
+
     async def _read_all(self, aliases: Sequence[str]) -> list[Contact | None]:
         assert self._direct is not None
-        async with driver(self._direct, self._select.sql) as connection:
-            rows = await connection.fetchmany(self._select.sql, [(a,) for a in set(aliases)])
+        sql, each = self._select.sql, [(alias,) for alias in set(aliases)]
+        rows = await self._held.run(sql, lambda connection: connection.fetchmany(sql, each))
         found = {row["alias"]: row for row in rows}
         return [
             None if (row := found.get(alias)) is None else contact_of(self._select.row(row))

@@ -33,7 +33,7 @@ from sqlalchemy.sql import Executable
 from bot.batches import Batches
 from bot.coherence import Versions
 from bot.db import create_sync_engine, is_sqlite
-from bot.direct_sql import driver
+from bot.direct_sql import HeldConnection
 from bot.models import Contact, SeenMessage, contact_values
 
 _CONTACTS = Contact.__table__  # type: ignore[attr-defined]
@@ -67,6 +67,7 @@ class StateWriter:
         )
         self._remember: Executable = insert(_SEEN).on_conflict_do_nothing()
         self._one_statement = "" if sqlite else _one_statement(db.dialect)
+        self._held = HeldConnection(db)
         self._batches = Batches(self._write, name="state-writer")
 
     async def save(self, contact: Contact, seen: tuple[str, dt.datetime] | None) -> str | None:
@@ -80,6 +81,7 @@ class StateWriter:
     async def drain(self) -> None:
         """Let the writer finish what it holds (at shutdown)."""
         await self._batches.drain()
+        await self._held.close()
         if self._sync is not None:
             self._sync.dispose()
 
@@ -109,8 +111,8 @@ class StateWriter:
             return
         columns = [[contact[name] for contact in contacts] for name in _COLUMNS]
         ids = [[row["key"] for row in seen], [row["expires_at"] for row in seen]]
-        async with driver(self._db, self._one_statement) as connection:
-            await connection.execute(self._one_statement, *columns, *ids)
+        sql = self._one_statement
+        await self._held.run(sql, lambda connection: connection.execute(sql, *columns, *ids))
 
     def _commit_sync(
         self,

@@ -103,6 +103,8 @@ async def test_a_turn_saved_by_group_commit_never_undoes_an_opt_out(helpline: He
     assert before is not None and not before.opted_out
     # STOP is recorded while a turn that read the earlier state is still being saved.
     await helpline.engine.set_opt_out(alias, True)
-    await StateWriter(helpline.db).save(before, None)
+    writer = StateWriter(helpline.db)
+    await writer.save(before, None)
+    await writer.drain()
     assert await helpline.engine.is_opted_out(alias)
     assert await person.send("hello") == []
