@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
+from pathlib import Path
 
 import httpx
 import pytest
@@ -449,3 +451,33 @@ async def test_a_connected_console_is_online_and_an_idle_one_is_signed_out(
     await later.send("hello")
     await later.send(choice="talk")
     assert "No one from our team is free" in " ".join(await later.send(choice="talk:yes"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="thread priorities are Linux's")
+async def test_a_sign_in_is_hashed_below_the_priority_of_the_peoples_messages(
+    console: Console,
+) -> None:
+    """What ``top -H`` shows an operator: the sign-in hash thread at a higher nice value
+    than the thread that answers webhooks, so a burst of sign-ins yields the cores."""
+    await console.add("ana")
+    with pytest.raises(auth.LoginFailed):
+        await auth.log_in(
+            console.helpline,
+            name="ana",
+            password="wrong password!",
+            code="000000",
+            address="192.0.2.9",
+            throttle=SignInThrottle(),
+        )
+    hashing = [t for t in threading.enumerate() if t.name.startswith("sign-in-hash")]
+    assert hashing, "the password was not checked on the sign-in hash thread"
+    for thread in hashing:
+        assert thread.native_id is not None
+        assert niceness(thread.native_id) == auth.HASH_NICENESS
+    assert niceness(threading.get_native_id()) == 0
+
+
+def niceness(thread_id: int) -> int:
+    """A thread's nice value, as the kernel reports it (``/proc``, field 19)."""
+    stat = Path(f"/proc/self/task/{thread_id}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[16])
