@@ -6,7 +6,8 @@ address over the limit is refused before any database read or password hash.
 Checking a sign-in (reading the account, computing the hash) runs at most
 ``HASH_SLOTS`` at a time with a short waiting line: a flood of sign-ins gets "busy,
 try again" instead of eating the CPU the webhooks need. One slot per worker: an
-argon2id hash takes about 150 ms of a core, and the other core stays with the people.
+argon2id hash takes about 165 ms of CPU over four lanes, and runs below the webhooks'
+priority (``bot/console/auth.py``, ``HASH_NICENESS``), so the cores stay with the people.
 
 A refusal is answered only after ``REFUSAL_SECONDS`` (a tarpit). Waiting costs the
 server no CPU, and a flooder that waits for each answer before sending the next
