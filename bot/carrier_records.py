@@ -18,8 +18,7 @@ import datetime as dt
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from itertools import islice
 
-from sqlalchemy import ColumnElement, func, or_, update
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy import ColumnElement, func, or_, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,7 +28,7 @@ from bot.models import CarrierRecord
 TAKE_OVER_AFTER = dt.timedelta(minutes=5)
 """A claim not renewed for this long is abandoned (workers renew theirs every minute)."""
 CHUNK = 300
-"""Rows per statement: 3 parameters a row stays under SQLite's 999 bound parameters."""
+"""Ids per ``IN (…)``: well under SQLite's 999 bound parameters."""
 
 
 async def save(
@@ -37,10 +36,24 @@ async def save(
 ) -> None:
     """Write records this worker holds, claimed by it; a row already there is left as is."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
-    for sids in _chunks(queued):
-        rows = [{"sid": sid, "queued_at": queued[sid], "claimed_at": now} for sid in sids]
-        await session.exec(insert(CarrierRecord).values(rows).on_conflict_do_nothing())
+    if dialect == "postgresql":
+        # One statement, one round trip, whatever the batch: each column as one array.
+        connection = await session.connection()
+        await connection.execute(
+            _SAVE_ARRAYS, {"sids": list(queued), "queued": list(queued.values()), "now": now}
+        )
+        return
+    rows = [{"sid": sid, "queued_at": at, "claimed_at": now} for sid, at in queued.items()]
+    # Compiled once (cached); SQLAlchemy sends the rows as multi-row VALUES.
+    await session.exec(sqlite_insert(CarrierRecord).on_conflict_do_nothing(), params=rows)
+
+
+_SAVE_ARRAYS = text(
+    "INSERT INTO carrier_record (sid, queued_at, claimed_at)"
+    " SELECT sid, queued_at, CAST(:now AS timestamptz) FROM unnest(CAST(:sids AS varchar[]),"
+    " CAST(:queued AS timestamptz[])) AS batch (sid, queued_at)"
+    " ON CONFLICT DO NOTHING"
+)
 
 
 async def remove(session: AsyncSession, *, sids: Collection[str]) -> None:
