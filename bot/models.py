@@ -230,3 +230,19 @@ class ChatMessageId(SQLModel, table=True):
     alias: str = Field(primary_key=True, max_length=64)
     message_id: int = Field(primary_key=True)
     sent_at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class CarrierRecord(SQLModel, table=True):
+    """A message record still to delete at Twilio: its id, never whose or what it was.
+
+    Written by ``bot.channels.carrier_cleanup`` so that no record is forgotten when a
+    worker stops or dies; the row goes once Twilio confirms the deletion.
+    """
+
+    __tablename__ = "carrier_record"
+
+    sid: str = Field(primary_key=True, max_length=34)
+    """Twilio's message id (SM or MM and 32 hex digits): nothing else about the message."""
+    queued_at: dt.datetime = Field(default_factory=utcnow)
+    claimed_at: dt.datetime | None = Field(default=None, index=True)
+    """When a worker last said it is deleting this record; None: nobody is (left at a stop)."""

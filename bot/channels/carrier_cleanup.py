@@ -13,7 +13,11 @@ webhook path — and one background task deletes the records at Twilio:
   process runs;
 - when the SMS channel stops, whatever is left is deleted at once — load and pauses no
   longer matter, failures are retried after ``DRAIN_PAUSE`` — for up to
-  ``DRAIN_SECONDS``; what still remains is logged as a count.
+  ``DRAIN_SECONDS``; what still remains is left in the database for the next start.
+
+The queue is mirrored in the database (``bot/channels/carrier_ledger.py``), written in
+batches by a second background task, so neither a stop nor a crash forgets a record:
+a worker takes over, at start and every minute, the records nobody is working on.
 
 Deleting a message record also deletes its media at Twilio (Twilio's behaviour since
 October 2020), so a picture someone sent goes the same way as their text. Only counts
@@ -24,12 +28,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import heapq
 import itertools
 import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+
+from bot.carrier_records import TAKE_OVER_AFTER
+from bot.channels.carrier_ledger import FLUSH_SECONDS, SWEEP_SECONDS, Clock, Ledger
+from bot.channels.sms_webhook import is_message_sid
+from bot.db import SessionFactory
+from bot.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -79,15 +90,22 @@ class CarrierCleanup:
         delete: Delete,
         activity: Activity,
         *,
+        sessions: SessionFactory,
+        clock: Clock = utcnow,
         concurrency: int = CONCURRENCY,
         busy_rate: float = BUSY_RATE,
         backoff: Sequence[float] = BACKOFF_SECONDS,
+        flush_seconds: float = FLUSH_SECONDS,
+        sweep_seconds: float = SWEEP_SECONDS,
+        take_over_after: dt.timedelta = TAKE_OVER_AFTER,
     ) -> None:
         self._delete = delete
         self._activity = activity
         self._concurrency = concurrency
         self._busy_interval = 1.0 / busy_rate
         self._backoff = tuple(backoff)
+        self._held: set[str] = set()
+        """Every record not confirmed deleted yet: a record queued twice is deleted once."""
         self._ready: deque[str] = deque()
         self._later: list[tuple[float, int, str]] = []
         """Records waiting for a retry: a heap of (when, order, id)."""
@@ -101,10 +119,31 @@ class CarrierCleanup:
         self._runner: asyncio.Task[None] | None = None
         self.deleted = 0
         self.retried = 0
+        self.ledger = Ledger(
+            sessions,
+            clock=clock,
+            taken=self._take,
+            holding=self.__len__,
+            flush_seconds=flush_seconds,
+            sweep_seconds=sweep_seconds,
+            take_over_after=take_over_after,
+        )
 
     def add(self, sid: str) -> None:
-        """Queue one record for deletion; never waits."""
+        """Queue one record for deletion; never waits (the ledger writes it later)."""
+        if sid in self._held or not is_message_sid(sid):
+            return
+        self._held.add(sid)
         self._ready.append(sid)
+        self.ledger.queued(sid)
+        self._wake.set()
+
+    def _take(self, sids: Sequence[str]) -> None:
+        """Queue records taken over from a worker that stopped or died (already written)."""
+        for sid in sids:
+            if sid not in self._held:
+                self._held.add(sid)
+                self._ready.append(sid)
         self._wake.set()
 
     def __len__(self) -> int:
@@ -112,32 +151,43 @@ class CarrierCleanup:
         return len(self._ready) + len(self._later) + len(self._deleting)
 
     def start(self) -> None:
+        self._start_deleting()
+        self.ledger.start()
+
+    def _start_deleting(self) -> None:
         if self._runner is None:
             loop = asyncio.get_running_loop()
             self._runner = loop.create_task(self._run(), name="carrier-cleanup")
 
     async def stop(self, seconds: float = DRAIN_SECONDS) -> int:
-        """Delete everything left, for at most ``seconds``; return how many records remain."""
+        """Delete everything left, for at most ``seconds``, and leave the rest to the next
+        start (written and released in the database); return how many records remain."""
+        await self.ledger.halt()  # written before the drain: a kill during it loses nothing
         self._draining = True
         while self._later:  # no more waiting out a back-off: the process is ending
             self._ready.append(heapq.heappop(self._later)[2])
         self._wake.set()
         if len(self):
-            self.start()
+            self._start_deleting()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 while len(self):
                     self._progress.clear()
                     await self._progress.wait()
-        left = len(self)
         tasks = [task for task in (self._runner, *self._deleting) if task is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._runner = None
+        left = len(self._held)
+        lost = await self.ledger.close()
+        if lost:
+            log.error("carrier records lost at shutdown lost=%d left=%d", lost, left)
         if left:
             log.warning(
-                "carrier records left undeleted at shutdown left=%d deleted=%d", left, self.deleted
+                "carrier records left for the next start left=%d deleted=%d",
+                left - lost,
+                self.deleted,
             )
         else:
             log.info(
@@ -189,6 +239,8 @@ class CarrierCleanup:
         if gone:
             self.deleted += 1
             self._failures.pop(sid, None)
+            self._held.discard(sid)
+            self.ledger.deleted(sid)
             return
         failures = self._failures[sid] = self._failures.get(sid, 0) + 1
         self.retried += 1

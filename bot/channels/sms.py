@@ -50,7 +50,12 @@ class SmsChannel:
         self._api = TwilioApi(settings, count=self._counts) if settings.sms_enabled else None
         self._answering = Activity()
         self._cleanup = (
-            CarrierCleanup(self._api.delete, self._answering)
+            CarrierCleanup(
+                self._api.delete,
+                self._answering,
+                sessions=helpline.sessions,
+                clock=helpline.clock,
+            )
             if self._api is not None and settings.twilio_delete_messages
             else None
         )

@@ -33,7 +33,9 @@ async def line(
     database_url: str, clock: FrozenClock, twilio_fake: FakeTwilio
 ) -> AsyncIterator[Helpline]:
     await prepare_database(database_url)
-    yield build_helpline(make_settings(database_url, **twilio_settings(twilio_fake)), clock=clock)
+    line = build_helpline(make_settings(database_url, **twilio_settings(twilio_fake)), clock=clock)
+    yield line
+    await line.db.dispose()  # the queue's own tests use its database without the app
 
 
 def phones(client: httpx.AsyncClient, fake: FakeTwilio, count: int) -> list[Phone]:
@@ -138,10 +140,11 @@ async def api(line: Helpline) -> AsyncIterator[TwilioApi]:
 
 
 async def test_while_webhooks_are_answered_deletions_give_way_then_catch_up(
-    api: TwilioApi, twilio_fake: FakeTwilio
+    line: Helpline, api: TwilioApi, twilio_fake: FakeTwilio
 ) -> None:
     answering = Activity()
-    cleanup = CarrierCleanup(api.delete, answering, busy_rate=0.001)  # one per 1,000 s
+    # One per 1,000 s.
+    cleanup = CarrierCleanup(api.delete, answering, sessions=line.sessions, busy_rate=0.001)
     cleanup.start()
     sids = [inbound_sid() for _ in range(20)]
     with answering:
@@ -156,9 +159,9 @@ async def test_while_webhooks_are_answered_deletions_give_way_then_catch_up(
 
 
 async def test_a_record_is_never_given_up_while_the_process_runs(
-    api: TwilioApi, twilio_fake: FakeTwilio
+    line: Helpline, api: TwilioApi, twilio_fake: FakeTwilio
 ) -> None:
-    cleanup = CarrierCleanup(api.delete, Activity(), backoff=(0.01, 0.02))
+    cleanup = CarrierCleanup(api.delete, Activity(), sessions=line.sessions, backoff=(0.01, 0.02))
     cleanup.start()
     twilio_fake.fail("delete", status=500, times=30)
     sids = [inbound_sid() for _ in range(3)]
@@ -171,10 +174,10 @@ async def test_a_record_is_never_given_up_while_the_process_runs(
 
 
 async def test_what_cannot_be_deleted_by_the_deadline_is_counted_not_named(
-    api: TwilioApi, twilio_fake: FakeTwilio, caplog: pytest.LogCaptureFixture
+    line: Helpline, api: TwilioApi, twilio_fake: FakeTwilio, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    cleanup = CarrierCleanup(api.delete, Activity())
+    cleanup = CarrierCleanup(api.delete, Activity(), sessions=line.sessions)
     twilio_fake.fail("delete", status=500, times=1000)
     sids = [inbound_sid() for _ in range(3)]
     for sid in sids:
