@@ -37,7 +37,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
 from bot.carrier_records import TAKE_OVER_AFTER
-from bot.channels.carrier_ledger import FLUSH_SECONDS, SWEEP_SECONDS, Clock, Ledger
+from bot.channels.carrier_ledger import FLUSH_SECONDS, SWEEP_SECONDS, Clock, Ledger, wait_for
 from bot.channels.sms_webhook import is_message_sid
 from bot.db import SessionFactory
 from bot.models import utcnow
@@ -218,13 +218,13 @@ class CarrierCleanup:
             if not self._ready:
                 self._wake.clear()
                 due = self._later[0][0] - now if self._later else None
-                await _wait(self._wake, due)
+                await wait_for(self._wake, due)
                 continue
             if self._activity.busy and not self._draining:
                 delay = self._next_busy_start - now
                 if delay > 0:
                     # Give way to the replies, but start at once if the line goes quiet.
-                    await _wait(self._activity.idle, delay)
+                    await wait_for(self._activity.idle, delay)
                     continue
                 self._next_busy_start = now + self._busy_interval
             return self._ready.popleft()
@@ -253,10 +253,3 @@ class CarrierCleanup:
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._deleting.discard(task)
         self._progress.set()
-
-
-async def _wait(event: asyncio.Event, seconds: float | None) -> None:
-    """Wait until ``event`` is set or ``seconds`` have passed (None: no limit)."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await event.wait()

@@ -110,7 +110,7 @@ class Ledger:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        with contextlib.suppress(Exception, TimeoutError):
+        with contextlib.suppress(Exception):
             async with asyncio.timeout(CLOSE_SECONDS):
                 await self._flush()
 
@@ -152,7 +152,7 @@ class Ledger:
                 continue
             self._changed.clear()
             if not (self._unsaved or self._gone):
-                await _wait(self._changed, sweep_at - time.monotonic())
+                await wait_for(self._changed, sweep_at - time.monotonic())
             if self._unsaved or self._gone:
                 await asyncio.sleep(self._flush_seconds)  # gather a batch
 
@@ -203,8 +203,10 @@ class Ledger:
         return room > 0 and len(taken) == room
 
 
-async def _wait(event: asyncio.Event, seconds: float) -> None:
-    """Wait until ``event`` is set or ``seconds`` have passed."""
+async def wait_for(event: asyncio.Event, seconds: float | None) -> None:
+    """Wait until ``event`` is set or ``seconds`` have passed (None: no limit).
+
+    The cleanup's deletion task waits the same way."""
     with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(max(seconds, 0.0)):
+        async with asyncio.timeout(None if seconds is None else max(seconds, 0.0)):
             await event.wait()
