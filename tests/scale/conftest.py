@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -23,9 +24,9 @@ class Account:
     totp: str
 
 
-@pytest.fixture(scope="module")
-def scale_database() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for one module's workers."""
+@contextmanager
+def migrated_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database, dropped afterwards."""
     services.require("PostgreSQL", services.postgres_available())
     name = services.create_database()
     url = services.postgres_url(name)
@@ -34,6 +35,13 @@ def scale_database() -> Iterator[str]:
         yield url
     finally:
         services.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def scale_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one module's workers."""
+    with migrated_database() as url:
+        yield url
 
 
 async def create_advocate(database_url: str, name: str) -> Account:
