@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
+from collections.abc import Callable
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import metrics
 from bot.aliases import AliasKeys
-from bot.coherence import Look, Versions, Write
+from bot.coherence import Look, Versions
 from bot.contact_cache import ContactCache, SeenIds
 from bot.conversation import Conversation, Router
 from bot.counts import Counts
@@ -32,7 +30,7 @@ from bot.models import ChatMessageId, Contact, SeenMessage, Ticket, contact_of, 
 from bot.person_reads import PersonReads
 from bot.queue import Queue
 from bot.settings import Settings
-from bot.state_writer import EXISTED, Saved, StateWriter
+from bot.state_writer import StateWriter
 from bot.states import State, TicketStatus
 from bot.types import Address, Channel, Inbound, Turn
 
@@ -99,18 +97,7 @@ class Engine:
             async with self._sessions() as session:
                 newest = await session.exec(select(func.max(SeenMessage.expires_at)))
                 expiry = newest.one()
-            await self._versions.start(
-                _aware(expiry).timestamp() if expiry else None, self._people_saved
-            )
-
-    async def _people_saved(self) -> AsyncIterator[list[tuple[str, float]]]:
-        """Everyone saved within the person window, a thousand at a time (aliases only)."""
-        since = self._clock() - dt.timedelta(hours=self.settings.retention_person_hours)
-        query = select(Contact.alias, Contact.last_seen).where(col(Contact.last_seen) > since)
-        async with self._sessions() as session:
-            rows = await session.stream(query)
-            async for chunk in rows.partitions(1000):
-                yield [(alias, _aware(last_seen).timestamp()) for alias, last_seen in chunk]
+            await self._versions.start(_aware(expiry).timestamp() if expiry else None)
 
     async def receive(
         self,
@@ -151,21 +138,12 @@ class Engine:
         if remembered and seen is not None and not self._seen_ids.claim(seen[0], seen[1], now):
             return Turn((), duplicate=True)
         # The message-id claim (bot/dedup.py) and the person's version, in one round trip.
-        look = await self._versions.look(
-            inbound.alias, seen[0] if seen else None, previous=inbound.previous_alias
-        )
+        look = await self._versions.look(inbound.alias, seen[0] if seen else None)
         if not look.claimed:
             return Turn((), duplicate=True)
         saved: list[bool] = []
         try:
-            turn = await self._turn(inbound, seen, now, look, saved)
-            if turn is None:
-                # Taken for someone new, but they were saved before: nothing was written
-                # or sent. The turn runs again on their saved state.
-                metrics.STATE_CACHE_EVENTS.labels("newcomer_guess_wrong").inc()
-                turn = await self._turn(inbound, seen, now, replace(look, absent=False), saved)
-            assert turn is not None
-            return turn
+            return await self._turn(inbound, seen, now, look, saved)
         except BaseException:
             if remembered and seen is not None:
                 self._seen_ids.release(seen[0])  # the carrier's redelivery must be answered
@@ -180,23 +158,17 @@ class Engine:
         now: dt.datetime,
         look: Look,
         saved: list[bool],
-    ) -> Turn | None:
-        """Run one turn; None when it took someone for new who was saved before (a guess
-        from Redis, ``Look.absent``) and so wrote and sent nothing."""
+    ) -> Turn:
         cached = self._cache.get(inbound.alias, now, look.token)
-        newcomer = cached is None and (
-            look.absent
-            or (
-                self._cache.known_absent(inbound.alias, now)
-                and (
-                    inbound.previous_alias is None
-                    or self._cache.known_absent(inbound.previous_alias, now)
-                )
+        newcomer = (
+            cached is None
+            and self._cache.known_absent(inbound.alias, now)
+            and (
+                inbound.previous_alias is None
+                or self._cache.known_absent(inbound.previous_alias, now)
             )
         )
         ask_seen = seen is not None and not self._seen_ids.enabled and not look.seen_complete
-        # Someone new by Redis's word only: the commit confirms it (``StateWriter``).
-        guessed = newcomer and look.absent and not ask_seen
         if newcomer and not ask_seen:
             contact, fresh, carried_from = self._new_contact(inbound, now), True, None
         elif cached is not None and not ask_seen:
@@ -225,15 +197,11 @@ class Engine:
             if carried_from is not None:
                 await self._carry_over(conversation.session, carried_from, contact)
             await self._converse(conversation, fresh)
-            if guessed and (conversation.opened_session is not None or conversation.end_session):
-                return None  # beyond a plain save: confirm the guess with a read first
             if conversation.end_session:
                 await self._erase(conversation.session, contact)
             else:
                 contact.last_seen = now
-            token = await self._save(conversation, seen, carried_from, look.write, guessed)
-            if token is EXISTED:
-                return None
+            token = await self._save(conversation, seen, carried_from)
             saved.append(True)
             if conversation.end_session and contact.discreet:
                 self._cache.put(self._discreet_only(contact), token)
@@ -265,27 +233,24 @@ class Engine:
         conversation: Conversation,
         seen: tuple[str, dt.datetime] | None,
         carried_from: str | None,
-        marked: Write,
-        guessed: bool,
-    ) -> Saved:
+    ) -> str | None:
         """Commit the turn: in its own transaction if it touched tickets, else by group commit.
 
-        ``marked`` is the pending marker the turn's look set. Returns the version token
-        to cache the saved state under (None: do not cache).
+        Returns the version token to cache the saved state under (None: do not cache).
         """
         session = conversation.opened_session
         if session is None:
-            return await self._writer.save(conversation.contact, seen, marked, new=guessed)
+            return await self._writer.save(conversation.contact, seen)
         alias = conversation.contact.alias
         if not conversation.end_session:
             await session.merge(conversation.contact)
         if seen is not None:
             session.add(SeenMessage(key=seen[0], expires_at=seen[1]))
-        if carried_from is not None:
-            carried = await self._versions.before_write([carried_from])
-            marked = Write.joined([marked, carried])
+        marks = await self._versions.before_write(
+            [alias] if carried_from is None else [alias, carried_from]
+        )
         await session.commit()
-        tokens = await self._versions.after_write(marked, [seen[0]] if seen else [])
+        tokens = await self._versions.after_write(marks, [seen[0]] if seen else [])
         return tokens.get(alias)
 
     async def set_opt_out(self, alias: str, opted_out: bool) -> None:

@@ -93,8 +93,7 @@ RELAY_RECONNECTS = Counter(
 )
 STATE_CACHE_EVENTS = Counter(
     "helpline_state_cache_events",
-    "Per-worker state cache across workers: redis_error (fell back to the database), repair,"
-    " newcomer_guess_wrong (someone taken for new was saved before; answered again).",
+    "Per-worker state cache across workers: redis_error (fell back to the database), repair.",
     ["event"],
 )
 RELAY_PUBLISH_FAILURES = Counter(

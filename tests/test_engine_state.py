@@ -92,7 +92,6 @@ async def test_memory_lets_go_of_people_past_the_retention_window(
 
 
 async def test_a_turn_saved_by_group_commit_never_undoes_an_opt_out(helpline: Helpline) -> None:
-    from bot.coherence import Write
     from bot.models import Contact
     from bot.state_writer import StateWriter
 
@@ -105,44 +104,7 @@ async def test_a_turn_saved_by_group_commit_never_undoes_an_opt_out(helpline: He
     # STOP is recorded while a turn that read the earlier state is still being saved.
     await helpline.engine.set_opt_out(alias, True)
     writer = StateWriter(helpline.db)
-    await writer.save(before, None, Write({alias: ""}))
+    await writer.save(before, None)
     await writer.drain()
     assert await helpline.engine.is_opted_out(alias)
     assert await person.send("hello") == []
-
-
-async def test_a_save_that_took_someone_saved_for_new_writes_nothing(helpline: Helpline) -> None:
-    """With several workers a turn may take someone for new on Redis's word alone
-    (``bot/coherence.py``): the commit must then find them and change nothing of theirs,
-    not their language, not their opt-out, not even the message id (it is answered again)."""
-    import datetime as dt
-
-    from bot.coherence import Write
-    from bot.models import Contact, SeenMessage, contact_of
-    from bot.state_writer import EXISTED, StateWriter
-
-    person = Person(helpline, country="US")
-    await person.send("hello")
-    await person.send("language")
-    assert "español" in (await person.send("2"))[0].casefold()
-    alias = await person.alias()
-    await helpline.engine.set_opt_out(alias, True)
-    stranger = contact_of(
-        {"alias": alias, "channel": "sms", "language": "en", "country": "", "state": "main_menu"}
-    )
-    seen = ("sms:SM-guess", dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
-    writer = StateWriter(helpline.db)
-    try:
-        assert await writer.save(stranger, seen, Write({alias: ""}), new=True) is EXISTED
-        newcomer = contact_of(
-            {"alias": "someone-new", "channel": "sms", "language": "en", "country": ""}
-        )
-        assert await writer.save(newcomer, None, Write({"someone-new": ""}), new=True) == ""
-    finally:
-        await writer.drain()
-    async with helpline.sessions() as session:
-        kept = await session.get(Contact, alias)
-        assert kept is not None and kept.language == "es" and kept.country == "US"
-        assert kept.opted_out
-        assert await session.get(SeenMessage, seen[0]) is None
-        assert await session.get(Contact, "someone-new") is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -24,9 +23,9 @@ class Account:
     totp: str
 
 
-@contextmanager
-def migrated_database() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database, dropped afterwards."""
+@pytest.fixture(scope="module")
+def scale_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one module's workers."""
     services.require("PostgreSQL", services.postgres_available())
     name = services.create_database()
     url = services.postgres_url(name)
@@ -35,13 +34,6 @@ def migrated_database() -> Iterator[str]:
         yield url
     finally:
         services.drop_database(name)
-
-
-@pytest.fixture(scope="module")
-def scale_database() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for one module's workers."""
-    with migrated_database() as url:
-        yield url
 
 
 async def create_advocate(database_url: str, name: str) -> Account:

@@ -15,8 +15,6 @@ from pathlib import Path
 import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
-from prometheus_client import REGISTRY
-from redis.asyncio import Redis
 
 from bot import coherence
 from bot.channels.sms_webhook import country_of
@@ -31,7 +29,6 @@ from tests import services
 from tests.conftest import contact_reads, make_settings
 from tests.dialogue import Person
 from tests.scale.cluster import RedisServer
-from tests.scale.conftest import migrated_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -186,16 +183,14 @@ async def test_two_saves_of_one_person_at_once_are_never_cached_until_both_are_d
         second = await versions.before_write(["alias-1"])
         assert await versions.after_write(second) == {}  # the first may still commit later
         assert await versions.after_write(first) == {}
-        assert (
-            await versions.look("alias-1", None, writing=False)
-        ).token is None  # nobody may cache
+        assert (await versions.look("alias-1", None)).token is None  # nobody may cache
         await asyncio.sleep(0.6)
         third = await versions.before_write(["alias-1"])  # within the first one's window
         assert await versions.after_write(third) == {}
         await asyncio.sleep(0.6)  # past the first write's window, not past the third's
         fourth = await versions.before_write(["alias-1"])
         token = (await versions.after_write(fourth))["alias-1"]
-        assert (await versions.look("alias-1", None, writing=False)).token == token
+        assert (await versions.look("alias-1", None)).token == token
     finally:
         await claims.close()
 
@@ -263,128 +258,3 @@ def phones_in(a: Helpline, b: Helpline, region: str) -> tuple[Person, Person]:
         Person(a, channel=Channel.SMS, user_id=number, country=country),
         Person(b, channel=Channel.SMS, user_id=number, country=country),
     )
-
-
-@pytest.fixture
-def own_database() -> Iterator[str]:
-    """A database of this test's own. The module's database holds message ids saved by
-    earlier tests, and a worker starting beside recent ids checks every id in the
-    database for two hours (``bot/coherence.py``, seen-since), reading the person too."""
-    with migrated_database() as url:
-        yield url
-
-
-@pytest.fixture
-async def new_workers(
-    own_database: str, redis_server: RedisServer
-) -> AsyncIterator[tuple[Helpline, Helpline]]:
-    async with two_workers(own_database, redis_server.url) as pair:
-        yield pair
-
-
-def wrong_guesses() -> float:
-    """How often a worker took someone saved for new (the metric an operator sees)."""
-    value = REGISTRY.get_sample_value(
-        "helpline_state_cache_events_total", {"event": "newcomer_guess_wrong"}
-    )
-    return value or 0.0
-
-
-async def forget_version(redis_server: RedisServer, line: Helpline, alias: str) -> None:
-    """Redis loses one person's version while it still claims to hold everyone's (an
-    operator deleting keys, a fail-over to a replica that missed the last writes)."""
-    client = Redis.from_url(redis_server.url)
-    try:
-        assert await client.delete(line.engine._versions.key(alias)) == 1
-    finally:
-        await client.aclose()
-
-
-async def test_someone_new_costs_no_database_read_on_either_worker(
-    new_workers: tuple[Helpline, Helpline],
-) -> None:
-    a, b = new_workers
-    reads_a, reads_b = contact_reads(a), contact_reads(b)
-    first, _ = phones(a, b)
-    _, second = phones(a, b)
-    assert "1 Hotline numbers" in (await first.send("hello"))[1]
-    assert "1 Hotline numbers" in (await second.send("hello"))[1]
-    assert reads_a == [] and reads_b == []  # Redis held no version: nobody to read
-
-
-async def test_a_person_redis_forgot_is_answered_from_their_saved_state(
-    new_workers: tuple[Helpline, Helpline], redis_server: RedisServer
-) -> None:
-    a, b = new_workers
-    spanish = catalogue("es")
-    on_a, on_b = phones(a, b)
-    await on_a.send("hello")
-    await on_a.send("language")
-    assert "español" in (await on_a.send("2"))[0].casefold()
-    await forget_version(redis_server, a, await on_a.alias())
-    before = wrong_guesses()
-    # B takes them for someone new; the commit finds them saved, and B answers again
-    # from what was saved: in Spanish, not with an English welcome.
-    menu = (await on_b.send("asdfghjkl"))[-1]
-    assert spanish.raw("option.hotlines") in menu
-    assert wrong_guesses() == before + 1
-    # Their state was not overwritten by the guess: A, reading it afresh, agrees.
-    assert spanish.raw("option.hotlines") in (await on_a.send("zzzz"))[-1]
-
-
-@pytest.mark.parametrize("first_words", ["hello", "talk to a person"])
-async def test_someone_who_opted_out_stays_silent_when_redis_forgot_them(
-    new_workers: tuple[Helpline, Helpline], redis_server: RedisServer, first_words: str
-) -> None:
-    a, b = new_workers
-    on_a, on_b = phones(a, b)
-    await on_a.send("hello")
-    alias = await on_a.alias()
-    await a.engine.set_opt_out(alias, True)  # STOP
-    await forget_version(redis_server, a, alias)
-    waiting = await waiting_count(b)
-    assert await on_b.send(first_words) == []
-    assert await b.engine.is_opted_out(alias)
-    assert await waiting_count(b) == waiting  # no ticket was opened for them
-
-
-async def waiting_count(line: Helpline) -> int:
-    return sum(group.count for group in await line.queue.waiting_summary())
-
-
-async def test_people_saved_before_redis_knew_them_are_never_taken_for_new(
-    own_database: str, redis_server: RedisServer
-) -> None:
-    number = f"+1555{secrets.randbelow(10**7):07d}"
-    async with two_workers(own_database, redis_server.url) as (a, _):
-        person = Person(a, channel=Channel.SMS, user_id=number, country="US")
-        await person.send("hello")
-        await person.send("language")
-        await person.send("2")  # Spanish
-    client = Redis.from_url(redis_server.url)
-    await client.flushall()  # a new, empty Redis: it knows nobody
-    await client.aclose()
-    before = wrong_guesses()
-    async with two_workers(own_database, redis_server.url) as (a, b):
-        again = Person(b, channel=Channel.SMS, user_id=number, country="US")
-        menu = (await again.send("asdfghjkl"))[-1]
-        assert catalogue("es").raw("option.hotlines") in menu
-        reads = contact_reads(b)
-        newcomer = Person(b, channel=Channel.SMS, user_id="+15550001111", country="US")
-        assert "1 Hotline numbers" in (await newcomer.send("hello"))[1]
-        assert reads == []  # Redis was given everyone saved at start: no read for new
-    assert wrong_guesses() == before  # the saved person had a version again
-
-
-async def test_a_redis_that_may_evict_keys_proves_nobody_new(
-    own_database: str, redis_server: RedisServer
-) -> None:
-    client = Redis.from_url(redis_server.url)
-    await client.config_set("maxmemory", "512mb")
-    await client.config_set("maxmemory-policy", "allkeys-lru")
-    await client.aclose()
-    async with two_workers(own_database, redis_server.url) as (_, b):
-        reads = contact_reads(b)
-        newcomer = Person(b, channel=Channel.SMS, user_id="+15550002222", country="US")
-        assert "1 Hotline numbers" in (await newcomer.send("hello"))[1]
-        assert len(reads) == 1  # an evicted version looks like nobody: ask the database
