@@ -10,9 +10,8 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from bot.db import create_engine
 from tests import services
-from tests.console.test_supervisor_migration import _run
+from tests.console.test_supervisor_migration import _run, run_sync
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -34,12 +33,7 @@ async def _columns(url: str) -> dict[str, list[str]]:
             for name in look.get_table_names()
         }
 
-    engine = create_engine(url, maintenance=True)
-    try:
-        async with engine.begin() as connection:
-            return await connection.run_sync(tables)
-    finally:
-        await engine.dispose()
+    return await run_sync(url, tables)
 
 
 async def test_the_records_table_comes_with_the_upgrade_and_goes_with_the_downgrade(

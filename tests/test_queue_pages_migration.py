@@ -7,20 +7,14 @@ from pathlib import Path
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from bot.db import create_engine
-from tests.console.test_supervisor_migration import _run
+from tests.console.test_supervisor_migration import _run, run_sync
 
 
 async def _indexes(url: str) -> set[str]:
     def names(connection: Connection) -> set[str]:
         return {str(index["name"]) for index in inspect(connection).get_indexes("ticket")}
 
-    engine = create_engine(url, maintenance=True)
-    try:
-        async with engine.begin() as connection:
-            return await connection.run_sync(names)
-    finally:
-        await engine.dispose()
+    return await run_sync(url, names)
 
 
 async def test_the_line_index_comes_with_the_upgrade_and_goes_with_the_downgrade(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from sqlalchemy import text
@@ -11,6 +13,19 @@ from sqlalchemy.engine import Connection
 from bot.db import create_engine
 from bot.migrate import alembic_config
 
+T = TypeVar("T")
+
+
+async def run_sync(url: str, work: Callable[[Connection], T]) -> T:
+    """``work`` on a maintenance connection to ``url``, in one transaction (the migration
+    tests' one way to reach a database)."""
+    engine = create_engine(url, maintenance=True)
+    try:
+        async with engine.begin() as connection:
+            return await connection.run_sync(work)
+    finally:
+        await engine.dispose()
+
 
 async def _run(url: str, target: str, *, down: bool = False) -> None:
     def step(connection: Connection) -> None:
@@ -18,22 +33,15 @@ async def _run(url: str, target: str, *, down: bool = False) -> None:
         config.attributes["connection"] = connection
         (command.downgrade if down else command.upgrade)(config, target)
 
-    engine = create_engine(url, maintenance=True)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(step)
-    finally:
-        await engine.dispose()
+    await run_sync(url, step)
 
 
 async def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = create_engine(url, maintenance=True)
-    try:
-        async with engine.begin() as connection:
-            result = await connection.execute(text(sql))
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        await engine.dispose()
+    def rows(connection: Connection) -> list[tuple[object, ...]]:
+        result = connection.execute(text(sql))
+        return [tuple(row) for row in result] if result.returns_rows else []
+
+    return await run_sync(url, rows)
 
 
 async def test_old_counts_are_kept_under_the_unknown_country_and_come_back_on_downgrade(
