@@ -284,10 +284,10 @@ class Engine:
             contact.state = State.NEW
         session.add(contact)
 
-    async def is_opted_out(self, alias: str) -> bool:
-        async with self._sessions() as session:
-            contact = await session.get(Contact, alias)
-            return bool(contact and contact.opted_out)
+    async def saved_states(self, aliases: tuple[str, str | None]) -> list[Contact]:
+        """The person's saved state under this period's alias and under the previous
+        period's (either may be missing), this period's first, in one read."""
+        return await self._people.contacts([alias for alias in aliases if alias])
 
     async def language_of(self, alias: str, fallback: str | None = None) -> Catalogue:
         async with self._sessions() as session:

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from bot.app import create_app
 from bot.channels.sms import SmsChannel
-from bot.channels.sms_sender import SmsCounts, SmsSender
+from bot.channels.sms_sender import SmsCounts, SmsSender, opted_out
 from bot.channels.twilio_api import TwilioApi
 from bot.helpline import Helpline, build_helpline
 from bot.models import DailyCount
@@ -151,8 +151,7 @@ async def test_a_21610_from_twilio_records_the_opt_out_and_stops_later_sends(
 
     assert await line.senders.send(ADDRESS, [Reply(text="Hello?")]) is False
     assert twilio_fake.attempts["create"] == 1  # the bot no longer even tries
-    alias, _ = await line.engine.identify(Channel.SMS, NUMBER)
-    assert await line.engine.is_opted_out(alias)
+    assert await opted_out(line.engine, await line.engine.identify(Channel.SMS, NUMBER))
     assert await daily(line, "sms.error.opted_out") == 1
     assert await daily(line, "sms.skipped.opted_out") == 1
 

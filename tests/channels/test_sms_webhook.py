@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.app import create_app
+from bot.channels.sms_sender import opted_out
 from bot.helpline import Helpline, build_helpline
 from bot.hotlines import directory
 from bot.i18n import catalogue
@@ -180,9 +182,7 @@ async def test_forged_unsigned_altered_and_wrong_url_requests_are_refused_and_ch
         assert "Message" not in response.text
 
     assert await daily(line, "message") == 0
-    assert not await line.engine.is_opted_out(
-        (await line.engine.identify(Channel.SMS, US_NUMBER))[0]
-    )
+    assert not await opted_out(line.engine, await line.engine.identify(Channel.SMS, US_NUMBER))
     await asyncio.sleep(0.1)  # time for any background work a forgery might have started
     assert twilio_fake.attempts == {"create": 0, "delete": 0}
     # The same message, properly signed, is new to the bot: the forgeries left no trace.
@@ -339,6 +339,37 @@ async def test_opt_out_takes_the_person_out_of_the_waiting_line(
     assert len(await line.queue.entries()) == 1
     await person.text("STOP")
     assert await line.queue.entries() == []
+
+
+async def test_a_day_later_an_advocates_message_still_knows_the_stop_and_the_language(
+    client: httpx.AsyncClient, twilio_fake: FakeTwilio, line: Helpline, clock: FrozenClock
+) -> None:
+    """Aliases turn over daily; until the person writes again their state is under
+    yesterday's alias, and what is sent to them later must still find it."""
+    spanish, stopped = phone(client, twilio_fake, MX_NUMBER), phone(client, twilio_fake, RU_NUMBER)
+    await spanish.text("hola, necesito ayuda")
+    await stopped.text("hello")
+    await stopped.text("STOP")
+    clock.advance(hours=24)  # the next alias period
+    before = await messages_by_language(line)
+    assert await line.senders.send(Address(Channel.SMS, MX_NUMBER), [Reply(text="Hola.")])
+    assert not await line.senders.send(Address(Channel.SMS, RU_NUMBER), [Reply(text="Hello?")])
+    assert twilio_fake.bodies_to(MX_NUMBER) == ["Hola."]
+    assert twilio_fake.bodies_to(RU_NUMBER) == []
+    after = await messages_by_language(line)
+    assert after["es"] - before["es"] == 1  # counted as a message in Spanish, not English
+    assert after["en"] == before["en"]
+
+
+async def messages_by_language(line: Helpline) -> Counter[str]:
+    await line.counts.flush(line.sessions)
+    async with line.sessions() as session:
+        metric = col(DailyCount.metric) == "sms.messages"
+        rows = (await session.exec(select(DailyCount).where(metric))).all()
+    counted: Counter[str] = Counter()
+    for row in rows:
+        counted[row.language] += row.count
+    return counted
 
 
 # --- pictures ---------------------------------------------------------------------------
