@@ -80,6 +80,11 @@ class Engine:
         self._idle = dt.timedelta(seconds=settings.idle_timeout_seconds)
         self._writer = writer
 
+    @property
+    def person_reads(self) -> PersonReads:
+        """Where this worker reads people's saved state."""
+        return self._people
+
     async def drain(self) -> None:
         """Finish saving the state of turns in flight (at shutdown)."""
         await self._writer.drain()

@@ -97,7 +97,10 @@ def build_helpline(
     relay = relay or build_relay(settings)
     senders = Senders()
     priority = Priority(menu_limit=settings.menu_concurrency)
+    reads = read_session_factory(db)
+    people = PersonReads(reads, db)
     queue = Queue(
+        plain=people.plain,
         priority=priority,
         sessions=sessions,
         relay=relay,
@@ -120,7 +123,6 @@ def build_helpline(
         seen_seconds=int(SEEN_ID_TTL.total_seconds()),
         outages=lambda: relay.outages,
     )
-    reads = read_session_factory(db)
     engine = Engine(
         settings=settings,
         sessions=sessions,
@@ -138,7 +140,7 @@ def build_helpline(
         claims=claims,
         versions=versions,
         reads=reads,
-        people=PersonReads(reads, db),
+        people=people,
     )
     return Helpline(
         settings=settings,

@@ -16,8 +16,9 @@ statement with ``alias = ANY(…)`` instead made PostgreSQL plan it anew at ever
 (its generic plan looks costlier than each custom one) and cost the server a third
 more CPU per message.
 
-SQLite keeps the ORM read: its single worker holds everyone in memory and reads only
-for people who hold a ticket.
+On SQLite the single worker holds everyone in memory and reads only for people who
+hold a ticket: the person in a live chat, and an advocate's message on its way to them.
+Those reads are one hand-off to a thread each (``bot/plain_reads.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bot.batches import Batches
 from bot.db import SessionFactory, is_sqlite
 from bot.direct_sql import Compiled, HeldConnection
 from bot.models import Contact, contact_of
+from bot.plain_reads import PlainReads
 
 _TABLE: Table = Contact.__table__  # type: ignore[attr-defined]
 
@@ -42,6 +44,8 @@ class PersonReads:
         """``sessions`` read through the ORM; ``db``, if PostgreSQL, reads directly."""
         self._direct = None if db is None or is_sqlite(str(db.url)) else db
         self._sessions = sessions
+        self.plain = PlainReads(db) if db is not None and self._direct is None else None
+        """SQLite: every read in one hand-off to a thread (``bot/plain_reads.py``)."""
         if self._direct is not None:
             by_alias = select(_TABLE).where(_TABLE.c.alias == bindparam("alias"))
             self._select = Compiled(by_alias, _TABLE, self._direct.dialect)
@@ -50,6 +54,9 @@ class PersonReads:
 
     async def contact(self, alias: str) -> Contact | None:
         """The saved state of ``alias``, or None when the database holds no such person."""
+        if self.plain is not None:
+            found = await self._read_plain((alias,))
+            return found[0] if found else None
         if self._direct is None:
             async with self._sessions() as session:
                 return await session.get(Contact, alias)
@@ -59,6 +66,8 @@ class PersonReads:
         """The saved states of ``aliases`` that exist, in their order, in one read: one
         session on SQLite (a session costs several trips to its thread, each a turn of a
         busy event loop), one batch on PostgreSQL."""
+        if self.plain is not None:
+            return await self._read_plain(aliases)
         if self._direct is None:
             async with self._sessions() as session:
                 by_aliases = sqlmodel.select(Contact).where(
@@ -69,8 +78,16 @@ class PersonReads:
         read = await asyncio.gather(*(self._batches(alias) for alias in aliases))
         return [contact for contact in read if contact is not None]
 
+    async def _read_plain(self, aliases: Sequence[str]) -> list[Contact]:
+        assert self.plain is not None
+        rows = await self.plain.rows(select(_TABLE).where(_TABLE.c.alias.in_(aliases)))
+        found = {row["alias"]: contact_of(row) for row in rows}
+        return [found[alias] for alias in aliases if alias in found]
+
     async def close(self) -> None:
         """Let go of the held connection (at shutdown)."""
+        if self.plain is not None:
+            self.plain.close()
         if self._direct is not None:
             await self._batches.drain()
             await self._held.close()

@@ -124,6 +124,9 @@ def contact_reads(line: Helpline) -> list[str]:
             note(statement)
 
         event.listen(line.db.sync_engine, "before_cursor_execute", record)
+        plain = line.engine.person_reads.plain
+        if plain is not None:  # a turn's read is one hand-off to a thread, past aiosqlite
+            event.listen(plain.engine, "before_cursor_execute", record)
         return reads
 
     def logged(query: Any) -> None:

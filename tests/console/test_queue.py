@@ -115,6 +115,10 @@ async def test_only_the_owner_or_a_supervisor_may_transfer_or_close(
         ticket_id=ticket_id, advocate_id=sam, to_advocate=bea, supervisor=True
     )
     assert await helpline.queue.send_to_person(ticket_id=ticket_id, advocate_id=bea, text="hello")
+    # The advocate the chat was taken from can no longer write to the person.
+    with pytest.raises(TicketError):
+        await helpline.queue.send_to_person(ticket_id=ticket_id, advocate_id=ana, text="ana here")
+    assert not any("ana here" in text for text in phone.texts(person.user_id))
     await helpline.queue.transfer(ticket_id=ticket_id, advocate_id=bea, to_advocate=None)
     async with helpline.sessions() as session:
         contact = await session.get(Contact, await person.alias())
