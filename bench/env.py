@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 HOST = "127.0.0.1"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-"""A dedicated Redis database number; the relay only publishes, so nothing is written."""
+"""A dedicated Redis database number: the workers' message-id claims and version keys
+(``bot/coherence.py``) go there, and each scenario deletes its own when it drops its database."""
 
 TWILIO_SID = "AC" + "0" * 32
 TWILIO_TOKEN = "bench-twilio-auth-token-0123456789"
@@ -82,6 +83,23 @@ class Backend:
 
             services.drop_database(self._pg_name)
             self._pg_name = None
+            if self.redis_url:
+                _forget_in_redis(self.redis_url, self.database_url)
+
+
+def _forget_in_redis(redis_url: str, database_url: str) -> None:
+    """Delete the keys the workers of this (dropped) database kept in Redis, and no others."""
+    import redis
+
+    from bot.redis_relay import relay_namespace
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{relay_namespace(database_url)}:*", count=10_000))
+        for start in range(0, len(keys), 10_000):
+            client.unlink(*keys[start : start + 10_000])
+    finally:
+        client.close()
 
 
 def sqlite_backend() -> Backend:
