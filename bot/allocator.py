@@ -1,14 +1,16 @@
 """One allocator setting for every worker: threads share at most four malloc arenas.
 
-glibc gives a thread that allocates while another holds the lock an arena of its own,
-up to eight per core, and memory freed in an arena stays with that arena. A SQLite
-worker runs a thread per database connection (aiosqlite) and one for the group
-commit. Measured on 2026-12-01 (``/proc/PID/smaps`` and ``tracemalloc`` in a worker
-after 10,000 people and 1,000 tickets): the objects Python kept for those people grew
-by about 8 MB, the worker's anonymous memory by 35 MB, most of it freed blocks held in
-the threads' arenas. With four arenas the worker's RSS was 141–143 MB instead of
-149–153 MB (two runs each), and its SMS throughput stayed within the spread between
-runs (904–1,110 req/s against 1,039–1,087). Two arenas saved 1–2 MB more.
+glibc gives each new thread that allocates an arena of its own, up to eight per core,
+and memory freed in an arena stays with that arena. A SQLite worker runs a thread per
+database connection (aiosqlite) and one for the group commit. Measured on 2026-12-01
+(``/proc/PID/smaps`` and ``tracemalloc`` in a worker after 10,000 people and 1,000
+tickets): the objects Python kept for those people grew by about 8 MB, the worker's
+anonymous memory by 35 MB, most of it freed blocks held in the threads' arenas. With
+four arenas the worker's RSS was 143–148 MB against 149–153 MB without (a scratch copy
+of the benchmark's memory scenario and the scenario itself, ``docs/benchmarks.md``
+step eight), and its SMS throughput stayed within the spread between runs (904 and
+1,110 req/s against 1,039 and 1,087). Two arenas saved 1–2 MB more and answered 973
+and 951.
 
 An operator's own ``MALLOC_ARENA_MAX`` wins: glibc reads it before we run, and this
 module then leaves it alone. On a C library without ``mallopt`` (musl, macOS) it does

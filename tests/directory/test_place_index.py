@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.ops.test_startup import fresh_python
+
 SEARCH = """
 from bot.directory import resolve
 from bot.i18n import catalogue
@@ -20,15 +19,6 @@ def test_a_fresh_machine_builds_the_index_at_the_first_search_and_finds_the_plac
     tmp_path: Path,
 ) -> None:
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, "-c", SEARCH],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = fresh_python(SEARCH, env)
     assert result.stdout.strip() == "New York City|US|Alemania"
     assert len(list((tmp_path / "helpline").glob("places-*.sqlite3"))) == 1

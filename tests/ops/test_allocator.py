@@ -8,13 +8,12 @@ after it. glibc's ``malloc_stats`` prints one "Arena N:" block per arena in use.
 from __future__ import annotations
 
 import ctypes.util
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.ops.test_startup import ROOT, environment
+from tests.ops.test_startup import environment, fresh_python
 
 WORKER = """
 import ctypes, ctypes.util, threading
@@ -48,16 +47,7 @@ glibc_only = pytest.mark.skipif(
 
 
 def arenas_in_use(env: dict[str, str]) -> int:
-    result = subprocess.run(
-        [sys.executable, "-c", WORKER],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = fresh_python(WORKER, env)
     return sum(line.startswith("Arena ") for line in result.stderr.splitlines())
 
 

@@ -6,12 +6,10 @@ Each check runs a fresh interpreter (this test process has imported everything a
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.fakes.twilio_api import running_fake, twilio_settings
-from tests.ops.test_startup import ROOT, environment
+from tests.ops.test_startup import environment, fresh_python
 
 WORKER = """
 import asyncio, json, sys
@@ -58,16 +56,7 @@ print(json.dumps({name: name in sys.modules for name in loaded}))
 
 
 def worker_modules(env: dict[str, str], step: str) -> dict[str, bool]:
-    result = subprocess.run(
-        [sys.executable, "-c", WORKER, step],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = fresh_python(WORKER, env, step)
     loaded: dict[str, bool] = json.loads(result.stdout.strip().splitlines()[-1])
     return loaded
 

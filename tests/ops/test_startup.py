@@ -55,6 +55,22 @@ def helpline(env: dict[str, str], *args: str, cwd: Path = ROOT) -> subprocess.Co
     )
 
 
+def fresh_python(code: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``code`` run to success by a new interpreter in the project's root: nothing that
+    this test process has imported or set up is there."""
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
 def one_clear_line(result: subprocess.CompletedProcess[str], *words: str) -> None:
     assert result.returncode != 0
     assert "Traceback" not in result.stderr + result.stdout
