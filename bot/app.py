@@ -23,7 +23,7 @@ from bot.limits import BodyLimits
 from bot.priority import LiveChats, LiveFirst
 from bot.settings import Settings
 from bot.tasks import Housekeeping
-from bot.webhook_lane import HelplineApi, WebhookLane
+from bot.webhook_lane import HelplineApi
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ def create_app(
     webhooks = [route for channel in channels for route in channel.webhooks()]
     app = HelplineApi(
         webhooks=webhooks,
+        live_first=LiveFirst(helpline.priority, live_chats, helpline.engine),
         title="Help line",
         lifespan=lifespan,
         docs_url=None,
@@ -80,9 +81,6 @@ def create_app(
     app.add_middleware(metrics.RequestMetrics)
     # Outside the metrics: a body refused unread costs the app nothing at all.
     app.add_middleware(BodyLimits)
-    # Outermost of ours: the carriers' webhooks, under the same limits, in one frame.
-    live_first = LiveFirst(helpline.priority, live_chats, helpline.engine)
-    app.add_middleware(WebhookLane, routes=webhooks, live_first=live_first)
     faults.install(app)
 
     app.include_router(console.router(helpline))

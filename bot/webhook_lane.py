@@ -10,8 +10,8 @@ does anything for a webhook, whose only input is a body and three headers.
 
 So a webhook is a plain coroutine from a ``WebhookRequest`` (path, headers, the whole
 body) to a ``WebhookAnswer`` (status, body, and work to run once it is sent), and
-``WebhookLane``, the outermost of our middlewares, serves each one itself, in one
-frame, under the rules every webhook had before:
+``WebhookLane``, in front of FastAPI's own middleware stack (``HelplineApi``), serves
+each one itself, in one frame, under the rules every webhook had before:
 
 - the head and body limits of ``bot.limits`` (431, 400, 413; 408 for a slow body);
 - live chats first (``bot.priority``): a route that names its sender is ordered by it;
@@ -20,7 +20,9 @@ frame, under the rules every webhook had before:
 - an outage of the database or Redis: 503 with ``Retry-After`` from ``bot.faults``;
 - counted and timed in ``bot.metrics`` under the route's path and the status sent.
 
-Every other request goes on to FastAPI and its middlewares. The webhooks stay in the
+Every other request goes on to FastAPI and its middlewares. A webhook that raises
+reaches the server, which answers 500; ``bot.logs`` writes its traceback without the
+exception's words. The webhooks stay in the
 OpenAPI description (``HelplineApi``). Measured on one worker: serving webhooks here
 rather than through FastAPI's routing, and folding into this one frame the four
 middlewares that wrapped them, cut the CPU of an SMS webhook (docs/benchmarks.md,
@@ -208,11 +210,27 @@ def _headers(answer: WebhookAnswer) -> list[tuple[bytes, bytes]]:
 
 
 class HelplineApi(FastAPI):
-    """FastAPI whose OpenAPI description also lists the webhooks served by the lane."""
+    """FastAPI behind the webhook lane; its OpenAPI description also lists the webhooks.
 
-    def __init__(self, *, webhooks: Sequence[WebhookRoute], **options: Any) -> None:
+    The lane comes before FastAPI's own middleware stack, not inside it: FastAPI wraps
+    every request in its error, telemetry and body-limit middlewares (the telemetry one
+    reads an environment variable per request), and ours run inside those. A webhook
+    needs none of them: the lane has its own limits, and a webhook that raises still
+    becomes a 500 from the server, its traceback logged through ``bot.logs``."""
+
+    def __init__(
+        self,
+        *,
+        webhooks: Sequence[WebhookRoute],
+        live_first: LiveFirst | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         self.lane_routes = tuple(webhooks)
+        self._lane = WebhookLane(super().__call__, self.lane_routes, live_first)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._lane(scope, receive, send)
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:

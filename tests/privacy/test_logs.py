@@ -115,6 +115,47 @@ async def test_a_webhook_like_flow_at_debug_logs_nothing_sensitive(debug_log: Pa
     assert not any(canary in text for canary in canaries.all)
 
 
+async def test_a_webhook_that_crashes_answers_500_and_logs_no_words(
+    database_url: str, debug_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a real uvicorn: the carrier gets 500 (and delivers again); the log keeps the
+    error's type and frames, never the person's words or number it carried."""
+    from bot.app import create_app
+    from bot.engine import Engine
+    from tests.conftest import make_settings, prepare_database
+    from tests.fakes import twilio_api
+    from tests.privacy import flows
+
+    canaries = Canaries()
+    number, said = canaries.phone(), canaries.token()
+
+    async def crash(_: Engine, inbound: object) -> None:
+        raise RuntimeError(f"could not answer {said} from {number}")
+
+    await prepare_database(database_url)
+    monkeypatch.setattr(Engine, "handle", crash)
+    settings = make_settings(
+        database_url,
+        HELPLINE_LOG_LEVEL="DEBUG",
+        HELPLINE_PUBLIC_URL=twilio_api.PUBLIC_URL,
+        TWILIO_ACCOUNT_SID=twilio_api.ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=twilio_api.AUTH_TOKEN,
+        TWILIO_MESSAGING_SERVICE_SID=twilio_api.MESSAGING_SERVICE_SID,
+        TWILIO_API_BASE_URL="http://127.0.0.1:9",
+        HELPLINE_TWILIO_DELETE_MESSAGES=False,
+    )
+    form = {"MessageSid": "SM" + "c" * 32, "From": number, "Body": said, "To": "+15550100000"}
+    async with (
+        flows.serve(create_app(settings)) as port,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,
+    ):
+        answer = await twilio_api.post_signed(client, "/webhooks/twilio/sms", form)
+    assert answer.status_code == 500
+    text = await asyncio.to_thread(debug_log.read_text, encoding="utf-8")
+    assert "builtins.RuntimeError" in text
+    assert not any(canary in text for canary in canaries.all)
+
+
 def test_redaction_happens_whatever_handler_a_library_installs(
     tmp_path: Path, debug_log: Path
 ) -> None:
