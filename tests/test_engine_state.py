@@ -109,3 +109,68 @@ async def test_a_turn_saved_by_group_commit_never_undoes_an_opt_out(helpline: He
     await writer.drain()
     assert await opted_out(helpline.engine, (alias, None))
     assert await person.send("hello") == []
+
+
+async def test_the_purge_compares_group_committed_times_to_the_minute(database_url: str) -> None:
+    """The times the group commit writes sort with the purge's cut-off within one day.
+
+    SQLite keeps a time as text, so a stored time in another layout than the purge's
+    (a "T" for the space, say) would sort wrong against it on the same date: the row of
+    someone past the window would stay in the database."""
+    import datetime as dt
+
+    from tests.conftest import prepare_database
+
+    await prepare_database(database_url)
+    clock = FrozenClock(dt.datetime(2026, 6, 1, 9, 0, 0, 0, tzinfo=dt.UTC))
+    settings = make_settings(
+        database_url,
+        HELPLINE_RETENTION_PERSON_HOURS=1,
+        HELPLINE_ALIAS_KEY_ROTATION_HOURS=10_000,
+    )
+    line = build_helpline(settings, clock=clock)
+    await line.start()
+    try:
+        gone, kept = Person(line, user_id="past-the-window"), Person(line, user_id="within-it")
+        assert catalogue("es").raw("option.hotlines") in (await gone.send("hola"))[1]
+        clock.advance(minutes=10)
+        assert catalogue("es").raw("option.hotlines") in (await kept.send("hola"))[1]
+        clock.advance(minutes=55)  # 65 minutes after the first, 55 after the second
+        assert (await purge(line)).contacts == 1
+        assert catalogue("en").raw("language.prompt") in (await gone.send("ok"))[-1]
+        assert catalogue("en").raw("language.prompt") not in (await kept.send("ok"))[-1]
+    finally:
+        await line.stop()
+
+
+async def test_group_committed_times_are_stored_as_every_other_write_stores_them(
+    database_url: str,
+) -> None:
+    """The batch writes past the ORM: its times must be the same text (on SQLite) as a
+    row the ORM writes at the same instant, or comparisons within a second go wrong."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from bot.db import transaction
+    from bot.models import Contact
+    from tests.conftest import prepare_database
+
+    await prepare_database(database_url)
+    instant = dt.datetime(2026, 6, 1, 9, 0, 0, 0, tzinfo=dt.UTC)
+    line = build_helpline(make_settings(database_url), clock=FrozenClock(instant))
+    await line.start()
+    try:
+        await Person(line, user_id="batched").send("hello")
+        async with transaction(line.sessions) as session:
+            orm = Contact(alias="by-the-orm", channel="sms", language="en", country="")
+            orm.last_seen = instant
+            session.add(orm)
+        async with line.sessions() as session:
+            raw = await session.connection()
+            rows = (await raw.execute(text("SELECT alias, last_seen FROM contact"))).all()
+    finally:
+        await line.stop()
+    stored = {alias: at for alias, at in rows}
+    assert len(stored) == 2
+    assert len(set(stored.values())) == 1, stored
