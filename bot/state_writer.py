@@ -117,7 +117,7 @@ class _PlainBatch:
 
     ``Connection.execute`` with a statement and a list of dicts compiles from its cache,
     then builds each row's parameters through every column's bind processor and an
-    execution context; in a SQLite worker under the SMS benchmark that was a quarter of
+    execution context; in a SQLite worker under the SMS benchmark that was a fifth of
     the writer thread's time, which it spends holding the interpreter lock the event
     loop waits for. The rows go to the driver as tuples instead, each value through the
     same bind processor SQLAlchemy would apply (a datetime becomes the same text), and
