@@ -95,18 +95,16 @@ class StateWriter:
     async def _commit(self, batch: Sequence[_Write]) -> None:
         # One row per person: if someone wrote twice in a batch, the later state wins.
         contacts = list({write.contact["alias"]: write.contact for write in batch}.values())
-        seen = [w.seen for w in batch if w.seen]
+        seen = [{"key": w.seen[0], "expires_at": w.seen[1]} for w in batch if w.seen]
         if self._plain is not None:
             await asyncio.to_thread(self._commit_sync, contacts, seen)
             return
         columns = [[contact[name] for contact in contacts] for name in _COLUMNS]
-        ids = [[w.seen[0] for w in batch if w.seen], [w.seen[1] for w in batch if w.seen]]
+        ids = [[row["key"] for row in seen], [row["expires_at"] for row in seen]]
         sql = self._one_statement
         await self._held.run(sql, lambda connection: connection.execute(sql, *columns, *ids))
 
-    def _commit_sync(
-        self, contacts: list[dict[str, Any]], seen: list[tuple[str, dt.datetime]]
-    ) -> None:
+    def _commit_sync(self, contacts: list[dict[str, Any]], seen: list[dict[str, Any]]) -> None:
         assert self._sync is not None and self._plain is not None
         with self._sync.begin() as connection:
             self._plain.write(connection, contacts, seen)
@@ -133,12 +131,11 @@ class _PlainBatch:
         self,
         connection: Connection,
         contacts: list[dict[str, Any]],
-        seen: list[tuple[str, dt.datetime]],
+        seen: list[dict[str, Any]],
     ) -> None:
         connection.exec_driver_sql(self._upsert, self._contact_values(contacts))
         if seen:
-            rows = [{"key": key, "expires_at": expires} for key, expires in seen]
-            connection.exec_driver_sql(self._remember, self._seen_values(rows))
+            connection.exec_driver_sql(self._remember, self._seen_values(seen))
 
 
 def _plain(

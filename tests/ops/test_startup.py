@@ -43,30 +43,28 @@ def environment(tmp_path: Path, **values: str) -> dict[str, str]:
     )
 
 
-def helpline(env: dict[str, str], *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def _python(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         env=env,
         cwd=cwd,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
+
+
+def helpline(env: dict[str, str], *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return _python(["-m", "bot.cli", *args], env, cwd, timeout=120)
 
 
 def fresh_python(code: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """``code`` run to success by a new interpreter in the project's root: nothing that
     this test process has imported or set up is there."""
-    result = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
+    result = _python(["-c", code, *args], env, ROOT, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     return result
 
