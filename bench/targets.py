@@ -84,6 +84,17 @@ FIGURES: tuple[Figure, ...] = (
     Figure("sms", "p99 {p99_ratio:.1f}× bare p99", "p99_ratio", at_most(6.0, "≤ 6× bare")),
     Figure(
         "sms",
+        "CPU per message: workers {cpu_us[helpline][workers]:,.0f} µs, PostgreSQL "
+        "{cpu_us[helpline][postgres]:,.0f}, Redis {cpu_us[helpline][redis]:,.0f} "
+        "(bare: workers {cpu_us[bare][workers]:,.0f} µs)",
+    ),
+    Figure(
+        "sms",
+        "after the burst: {deletions_after[deleted]:,} record deletions in "
+        "{deletions_after[seconds]:.1f} s, workers {deletions_after[cpu_us][workers]:,.0f} µs each",
+    ),
+    Figure(
+        "sms",
         "answers: {helpline[errors]} errors, {helpline[non_2xx]} non-2xx, TwiML {sanity[signed_has_message]}",
         "valid",
         equal(True, "all 200 with TwiML"),

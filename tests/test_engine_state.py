@@ -1,5 +1,11 @@
 """Person state kept in memory between turns must never outlive or contradict the database."""
 
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
+
+import pytest
+
 from bot.channels.sms_sender import opted_out
 from bot.helpline import Helpline, build_helpline
 from bot.i18n import catalogue
@@ -174,3 +180,74 @@ async def test_group_committed_times_are_stored_as_every_other_write_stores_them
     stored = {alias: at for alias, at in rows}
     assert len(stored) == 2
     assert len(set(stored.values())) == 1, stored
+
+
+@contextlib.asynccontextmanager
+async def database_refusing_writes(line: Helpline) -> AsyncIterator[None]:
+    """SQLite: another connection holds the write lock. PostgreSQL: a trigger refuses
+    message ids (every statement the group commit sends inserts one)."""
+    from sqlalchemy import text
+
+    if line.db.dialect.name == "sqlite":
+        assert line.db.url.database is not None
+        holder = sqlite3.connect(line.db.url.database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    refuse = [
+        "CREATE FUNCTION refuse_seen() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+        "CREATE TRIGGER refuse_seen BEFORE INSERT ON seen_message"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_seen()",
+    ]
+    allow = ["DROP TRIGGER refuse_seen ON seen_message", "DROP FUNCTION refuse_seen()"]
+
+    async def run(statements: list[str]) -> None:
+        async with line.db.begin() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+
+    await run(refuse)
+    try:
+        yield
+    finally:
+        await run(allow)
+
+
+async def test_a_group_commit_the_database_refuses_saves_nothing_and_the_redelivery_is_answered(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The person's state and the message id are saved together or not at all: a refused
+    commit fails the turn with the database's error (the webhook answers 503 and the
+    carrier delivers again), leaves no half-saved state, and quotes nobody."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot import db
+    from bot.models import Contact
+    from tests.conftest import prepare_database
+
+    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 0.2)  # the lock is not waited out
+    await prepare_database(database_url)
+    line = build_helpline(make_settings(database_url))
+    await line.start()
+    try:
+        await Person(line, user_id="+5511987650000").send("oi")  # this period's alias key
+        person = Person(line, country="BR", user_id="+5511987650001")
+        async with database_refusing_writes(line):
+            with pytest.raises(OperationalError) as refused:
+                await person.send("olá", message_id="SM-refused")
+        alias = await person.alias()
+        assert alias not in str(refused.value) and "987650001" not in str(refused.value)
+        async with line.sessions() as session:
+            assert await session.get(Contact, alias) is None
+        replies = await person.send("olá", message_id="SM-refused")
+        assert catalogue("pt").raw("option.hotlines") in replies[1]
+        async with line.sessions() as session:
+            saved = await session.get(Contact, alias)
+        assert saved is not None and saved.language == "pt"
+    finally:
+        await line.stop()

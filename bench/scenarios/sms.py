@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from bench.env import (
     TWILIO_SID,
     TWILIO_TOKEN,
     Backend,
+    CpuMeter,
     FakeCarrierProcess,
+    Server,
     bare_env,
     free_port,
     helpline_env,
@@ -24,6 +27,8 @@ from bench.options import Options
 from bench.traffic import SMS_PATH, Message, sms_form, write_sms_requests
 
 SIGNATURE = "X-Twilio-Signature"
+_DELETE = "twilio.delete"
+DRAIN_SECONDS = 60.0
 
 
 def run(backend: Backend, options: Options) -> dict[str, Any]:
@@ -43,7 +48,7 @@ def run(backend: Backend, options: Options) -> dict[str, Any]:
             account_sid=TWILIO_SID,
             start=50_000_000,
         )
-        bare = _bare(backend, bodies, warmup, options)
+        bare, bare_cpu = _bare(backend, bodies, warmup, options)
         backend.create()
         try:
             with FakeCarrierProcess() as carrier:
@@ -58,6 +63,7 @@ def run(backend: Backend, options: Options) -> dict[str, Any]:
                         seconds=options.warmup_seconds,
                         header=SIGNATURE,
                     )
+                    meter = CpuMeter(server)
                     helpline = wrk.run(
                         server.url,
                         SMS_PATH,
@@ -66,7 +72,9 @@ def run(backend: Backend, options: Options) -> dict[str, Any]:
                         seconds=options.seconds,
                         header=SIGNATURE,
                     )
+                    helpline_cpu = meter.per_request_us(helpline.requests)
                     rss = server.rss_mb()
+                    deletions = _deletions_after_the_burst(server, carrier)
                 carrier_calls = carrier.counts()
         finally:
             backend.drop()
@@ -83,11 +91,15 @@ def run(backend: Backend, options: Options) -> dict[str, Any]:
         "requests_ran_out": helpline.requests >= count,
         "sanity": checks,
         "carrier_calls": carrier_calls,
+        "cpu_us": {"bare": bare_cpu, "helpline": helpline_cpu},
+        "deletions_after": deletions,
         "worker_rss_mb": [round(value, 1) for value in rss],
     }
 
 
-def _bare(backend: Backend, bodies: Path, warmup: Path, options: Options) -> wrk.LoadResult:
+def _bare(
+    backend: Backend, bodies: Path, warmup: Path, options: Options
+) -> tuple[wrk.LoadResult, dict[str, float]]:
     with serving("bench.bare:app", workers=backend.workers, env=bare_env()) as server:
         wrk.run(
             server.url,
@@ -98,7 +110,8 @@ def _bare(backend: Backend, bodies: Path, warmup: Path, options: Options) -> wrk
             once=False,
             header=SIGNATURE,
         )
-        return wrk.run(
+        meter = CpuMeter(server)
+        result = wrk.run(
             server.url,
             SMS_PATH,
             bodies,
@@ -107,6 +120,31 @@ def _bare(backend: Backend, bodies: Path, warmup: Path, options: Options) -> wrk
             once=False,
             header=SIGNATURE,
         )
+        return result, meter.per_request_us(result.requests)
+
+
+def _deletions_after_the_burst(server: Server, carrier: FakeCarrierProcess) -> dict[str, Any]:
+    """The carrier's record deletions the burst left for later, and their CPU each.
+
+    While webhooks are being answered the workers delete a few records a second
+    (``bot/channels/carrier_cleanup.py``); the rest wait for the burst to end. Their
+    cost is real, only later: this follows the queue for up to ``DRAIN_SECONDS`` after
+    the burst, until the count of deletions stops growing, and charges the workers'
+    CPU meanwhile to the deletions made."""
+    meter = CpuMeter(server)
+    first = last = carrier.counts().get(_DELETE, 0)
+    started = changed = time.monotonic()
+    while time.monotonic() - started < DRAIN_SECONDS and time.monotonic() - changed < 1.0:
+        time.sleep(0.25)
+        now = carrier.counts().get(_DELETE, 0)
+        if now != last:
+            last, changed = now, time.monotonic()
+    deleted = last - first
+    return {
+        "deleted": deleted,
+        "seconds": round(changed - started, 1),
+        "cpu_us": meter.per_request_us(deleted) if deleted else None,
+    }
 
 
 def _sanity(base: str, url: str) -> dict[str, Any]:

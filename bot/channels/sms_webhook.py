@@ -11,7 +11,7 @@ import hmac
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, unquote_plus, urlparse
+from urllib.parse import unquote, unquote_plus, urlparse
 from xml.sax.saxutils import escape, quoteattr
 
 from twilio.request_validator import add_port, remove_port
@@ -119,19 +119,37 @@ class WebhookVerifier:
 def _url_encoded_fields(request: WebhookRequest) -> list[tuple[str, str]] | None:
     """The posted url-encoded fields, or None for any other body.
 
-    Parsed with ``parse_qsl`` from the body the limits middleware has already capped:
-    half the cost of Starlette's general form parser, which is built for multipart
-    uploads (profiled on the SMS path, 2026-11-30). Bytes decode as Starlette does:
-    percent escapes as UTF-8, anything else as Latin-1."""
+    Parsed from the body the limits middleware has already capped, exactly as
+    ``parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)`` parses it
+    (``tests/channels/test_sms_webhook.py`` compares the two on random text), but
+    unquoting only the names and values that need it: Twilio's form of about 20
+    fields in 17.5 µs against 34 (2026-12-01), and parse_qsl had already halved what
+    Starlette's general form parser cost. Bytes decode as Starlette does: percent
+    escapes as UTF-8, anything else as Latin-1."""
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type != _FORM_TYPE:
         return None
-    try:
-        return parse_qsl(
-            request.body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FIELDS
-        )
-    except ValueError:
+    return form_pairs(request.body.decode("latin-1"))
+
+
+def form_pairs(text: str) -> list[tuple[str, str]] | None:
+    """The name-value pairs of url-encoded ``text``; None past ``MAX_FIELDS`` fields."""
+    pieces = text.split("&")
+    if len(pieces) > MAX_FIELDS:
         return None
+    pairs = []
+    for piece in pieces:
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        pairs.append((_unquoted(name), _unquoted(value)))
+    return pairs
+
+
+def _unquoted(text: str) -> str:
+    if "+" in text:
+        text = text.replace("+", " ")
+    return unquote(text, errors="replace") if "%" in text else text
 
 
 def _signed_urls(url: str) -> tuple[str, str]:

@@ -508,3 +508,26 @@ async def test_logs_never_carry_a_number_or_a_word_the_person_wrote(
     assert "sms" in logged  # the channel did log
     for secret in (canary, US_NUMBER, US_NUMBER.lstrip("+"), "2025550143"):
         assert secret not in logged
+
+
+def test_a_form_is_read_exactly_as_the_standard_library_reads_it() -> None:
+    """Names and values, escapes, plus signs, blanks, broken escapes and non-ASCII text
+    come out of the webhook's own form reader as ``parse_qsl`` gives them; past the
+    field limit the form is refused, where ``parse_qsl`` raises."""
+    import random
+    from urllib.parse import parse_qsl
+
+    from bot.channels.sms_webhook import MAX_FIELDS, form_pairs
+
+    pieces = ["a", "Body", "=", "&", "+", "%", "%2", "%20", "%C3%A9", "%E2%82%AC", "%zz", "é", ";"]
+    rng = random.Random(20261201)
+    texts = ["", "&&", "=", "a", "a=", "=b", "Body=ol%C3%A1+tudo+bem%3F&From=%2B5511987650001"]
+    texts += ["".join(rng.choices(pieces, k=rng.randint(1, 24))) for _ in range(20_000)]
+    texts += ["&".join(["x=1"] * MAX_FIELDS), "&".join(["x=1"] * (MAX_FIELDS + 1))]
+    for text in texts:
+        try:
+            expected = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        except ValueError:
+            assert form_pairs(text) is None, text
+        else:
+            assert form_pairs(text) == expected, text
