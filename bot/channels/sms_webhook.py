@@ -147,8 +147,7 @@ def form_pairs(text: str) -> list[tuple[str, str]] | None:
 
 
 def _unquoted(text: str) -> str:
-    if "+" in text:
-        text = text.replace("+", " ")
+    text = text.replace("+", " ")
     return unquote(text, errors="replace") if "%" in text else text
 
 

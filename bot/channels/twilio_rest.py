@@ -23,8 +23,8 @@ this module pulls in is the SMS path's whole cost in memory, so it pulls in litt
 - **One TLS context for every connection.** Without one, httpcore builds a new context
   for each connection it opens, loading the system's CA certificates and certifi's: 82
   ms of CPU on the event loop (docs/benchmarks.md, step nine), for each connection a
-  burst opens beyond the 20 it keeps alive. The context is httpcore's own default (the system's CAs and certifi's, the
-  hostname checked), made once per worker.
+  burst opens beyond the 20 it keeps alive. The context is httpcore's own default (the
+  system's CAs and certifi's, the hostname checked), made once per worker.
 - Nothing here logs: twilio's and httpx's clients log each request's URL at INFO,
   and URLs hold message ids.
 """
