@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvloop
 from sqlalchemy import event, text
 from sqlmodel import SQLModel
 
@@ -18,6 +20,20 @@ from bot.models import utcnow
 from bot.settings import Settings
 from tests import services
 from tests.dialogue import Person
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """asyncio's own loop for every test; uvloop as well where a test asks for it
+    (``asyncio(loop_factories=["asyncio", "uvloop"])``).
+
+    The workers run on uvloop (uvicorn picks it), whose transports are not asyncio's
+    classes: code that handles transports itself is tested on both."""
+    marker = item.get_closest_marker("asyncio")
+    if marker is not None and "loop_factories" in marker.kwargs:
+        return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
+    return {"asyncio": asyncio.new_event_loop}
 
 
 class FrozenClock:

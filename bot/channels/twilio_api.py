@@ -1,9 +1,9 @@
 """The Twilio REST calls the help line makes: send one SMS, delete one message record.
 
-The real ``twilio`` library, pointed at ``TWILIO_API_BASE_URL``, over httpcore
-(``bot.channels.twilio_rest`` says why not twilio's aiohttp client). That module is
-imported at the first call, not here: a worker that never talks to Twilio's API never
-loads the client. Every failure becomes a ``Failure`` value: nothing here raises to a
+Twilio's REST API at ``TWILIO_API_BASE_URL``, called by ``bot.channels.twilio_rest``
+over the help line's own connection pool (that module says why not twilio's clients).
+It is imported at the first call, not here: a worker that never talks to Twilio's API
+never loads it. Every failure becomes a ``Failure`` value: nothing here raises to a
 caller, retries are few and bounded, and nothing logged names a number or a text
 (Twilio's own error messages can quote the number, so only codes are logged).
 """
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from twilio.base.exceptions import TwilioException
 
+from bot.channels.http_pool import TransportFailed
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -61,18 +62,6 @@ class Sent:
 
 
 _TRANSIENT = (Failure.SERVER_ERROR, Failure.TIMEOUT, Failure.NETWORK)
-
-
-class TransportFailed(Exception):
-    """The HTTP exchange itself failed (no answer from Twilio); named by class only.
-
-    ``unsent`` when the connection was never made, so Twilio surely did not get the
-    request and even a send may be tried again."""
-
-    def __init__(self, cause: str, *, unsent: bool) -> None:
-        super().__init__(cause)
-        self.cause = cause
-        self.unsent = unsent
 
 
 class TwilioApi:

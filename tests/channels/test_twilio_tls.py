@@ -24,6 +24,8 @@ from bot.channels.twilio_api import TransportFailed
 from bot.channels.twilio_rest import MessagesApi
 
 ACCOUNT = "AC" + "0" * 32
+# On both event loops: the workers run on uvloop, which has a TLS transport of its own.
+pytestmark = pytest.mark.asyncio(loop_factories=["asyncio", "uvloop"])
 
 
 def _name(common: str) -> x509.Name:
