@@ -217,7 +217,11 @@ class Engine:
             if carried_from is not None:
                 self._cache.drop(carried_from)
         except IntegrityError:
-            # The same provider message id arrived twice at once; the other copy answers.
+            # The same provider message id arrived twice at once and the other copy saved
+            # first: it answers. Any other refusal fails the turn, so the carrier delivers
+            # the message again; taken for a duplicate, it would be answered by nobody.
+            if seen is None or not await self._already_seen(seen[0]):
+                raise
             log.info("concurrent duplicate delivery channel=%s", inbound.channel)
             return Turn((), duplicate=True)
         finally:

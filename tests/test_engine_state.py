@@ -251,3 +251,65 @@ async def test_a_group_commit_the_database_refuses_saves_nothing_and_the_redeliv
         assert saved is not None and saved.language == "pt"
     finally:
         await line.stop()
+
+
+@contextlib.asynccontextmanager
+async def contacts_refused_by_a_constraint(line: Helpline) -> AsyncIterator[None]:
+    """Every new or changed person state refused as a constraint violation would be
+    (an ``IntegrityError``), as a future constraint on the table might refuse it."""
+    from sqlalchemy import text
+
+    if line.db.dialect.name == "sqlite":
+        refuse = [
+            f"CREATE TRIGGER refuse_{when} BEFORE {when} ON contact"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            for when in ("insert", "update")
+        ]
+        allow = ["DROP TRIGGER refuse_insert", "DROP TRIGGER refuse_update"]
+    else:
+        refuse = [
+            "CREATE FUNCTION refuse_contact() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END $$",
+            "CREATE TRIGGER refuse_contact BEFORE INSERT OR UPDATE ON contact"
+            " FOR EACH ROW EXECUTE FUNCTION refuse_contact()",
+        ]
+        allow = ["DROP TRIGGER refuse_contact ON contact", "DROP FUNCTION refuse_contact()"]
+
+    async def run(statements: list[str]) -> None:
+        async with line.db.begin() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+
+    await run(refuse)
+    try:
+        yield
+    finally:
+        await run(allow)
+
+
+async def test_a_turn_refused_by_a_constraint_is_not_taken_for_a_duplicate_and_is_answered_again(
+    database_url: str,
+) -> None:
+    """Only a copy of the same message id saved first makes a refused save a duplicate:
+    any other refusal fails the turn, so the carrier's redelivery is answered. Taken for a
+    duplicate, the message would get no reply from anyone."""
+    from sqlalchemy.exc import DBAPIError
+
+    from tests.conftest import prepare_database
+
+    await prepare_database(database_url)
+    line = build_helpline(make_settings(database_url))
+    await line.start()
+    try:
+        person = Person(line, country="KE", user_id="+254712000111")
+        await person.send("habari", message_id="SM-first")
+        async with contacts_refused_by_a_constraint(line):
+            # SQLite: IntegrityError; PostgreSQL's group commit: OperationalError (503).
+            with pytest.raises(DBAPIError) as refused:
+                await person.send("msaada", message_id="SM-refused")
+        assert "712000111" not in str(refused.value) and "msaada" not in str(refused.value)
+        replies = await person.send("msaada", message_id="SM-refused")
+        assert replies, "the carrier's redelivery got no answer"
+        assert await person.send("msaada", message_id="SM-refused") == []
+    finally:
+        await line.stop()
