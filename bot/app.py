@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
-from bot import faults, metrics
+from bot import countries, faults, language_detect, metrics
 from bot.channels import openapi, simulator, sms
 from bot.channels.base import ChannelAdapter
 from bot.console import language as console_language
@@ -56,6 +56,7 @@ def create_app(
             raise StartupFailed(type(error).__name__) from None
         housekeeping.start()
         if worker:
+            _load_what_first_messages_need()
             _freeze_what_start_loaded()
         try:
             yield
@@ -120,6 +121,18 @@ def create_app(
 
 class StartupFailed(RuntimeError):
     """Start-up failed; the cause is named by type only (its message may quote data)."""
+
+
+def _load_what_first_messages_need() -> None:
+    """Read now what every worker would read on its first messages, on the event loop.
+
+    Every language's catalogue and keywords (``language_detect.prepare``) and the names
+    of every country (``countries.country_codes``, for a number's country): together
+    about 200 ms of CPU and 4.6 MB, paid here once instead of as a pause in which no
+    webhook is answered. Loaded before the freeze, they are never scanned by the
+    collector either."""
+    language_detect.prepare()
+    countries.country_codes()
 
 
 def _freeze_what_start_loaded() -> None:

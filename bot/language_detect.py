@@ -358,6 +358,17 @@ class _Clues:
     phrases: dict[str, list[tuple[str, str, int]]]
 
 
+def prepare() -> None:
+    """Read every language's keywords now, at a worker's start.
+
+    The first message that needs them would otherwise read and parse all 21 catalogues
+    on the event loop: a pause of 130-190 ms in which no webhook is answered (measured
+    2026-12-01 under the benchmark's SMS mix; docs/benchmarks.md, step eleven). They
+    cost 3.7 MB, which a worker spends on its first messages anyway. The detector stays
+    lazy (``_detector``)."""
+    _clues()
+
+
 @cache
 def _clues() -> _Clues:
     words: dict[str, list[tuple[str, int]]] = defaultdict(list)

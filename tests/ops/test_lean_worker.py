@@ -29,6 +29,35 @@ async def serve_a_while() -> None:
             from bot.directory import resolve
 
             assert resolve("Houston", country="US") is not None
+    if sys.argv[1] == "first":
+        # As bot.asgi makes a worker. Then first messages from people in five countries,
+        # and on Telegram with no country, while catalogue and place reads are counted.
+        worker = create_app(settings, worker=True)
+        async with worker.router.lifespan_context(worker):
+            from bot import i18n, place_index
+            from bot.types import Channel
+            from tests.dialogue import Person
+
+            reads = []
+            catalogue_file = i18n.read_catalogue_file
+            territories = place_index.Places.territories
+            i18n.read_catalogue_file = lambda path: reads.append(1) or catalogue_file(path)
+            place_index.Places.territories = (
+                lambda places, locale: reads.append(1) or territories(places, locale)
+            )
+            helpline = worker.state.helpline
+            people = [
+                (Channel.SMS, "+40721000111", "Bună, am nevoie de ajutor"),
+                (Channel.SMS, "+84912000111", "Xin chào, tôi cần giúp đỡ"),
+                (Channel.SMS, "+966501000111", "مرحبا، أحتاج إلى مساعدة"),
+                (Channel.SMS, "+5511987000111", "Oi, preciso de ajuda"),
+                (Channel.SMS, "+254712000111", "Habari, I need help"),
+                (Channel.TELEGRAM, "70001", "hola necesito ayuda"),
+            ]
+            answered = 0
+            for channel, user, text in people:
+                answered += bool(await Person(helpline, channel=channel, user_id=user).send(text))
+            print(json.dumps({"answered": answered, "reads": len(reads)}))
     if sys.argv[1] == "send":
         from bot.types import Address, Channel, Reply
 
@@ -55,6 +84,16 @@ loaded = (
 )
 print(json.dumps({name: name in sys.modules for name in loaded}))
 """
+
+
+def test_a_worker_reads_no_catalogue_or_place_table_while_answering_first_messages(
+    tmp_path: Path,
+) -> None:
+    """What every worker needs for its first messages is read at start: reading it on the
+    event loop paused every webhook for up to 190 ms (docs/benchmarks.md, step eleven)."""
+    result = fresh_python(WORKER, environment(tmp_path), "first")
+    counted = json.loads(result.stdout.strip().splitlines()[-2])
+    assert counted == {"answered": 6, "reads": 0}
 
 
 def worker_modules(env: dict[str, str], step: str) -> dict[str, bool]:
