@@ -407,7 +407,11 @@ def _keyword_guess(text: str) -> str | None:
 
 @cache
 def _detector() -> LanguageDetector:
-    """Built on first use (about a second): most first messages never need it."""
+    """Built on first use: most first messages never need it (the keywords place them).
+
+    The first Latin-script message the keywords cannot place loads the Latin languages'
+    models: 126 ms of CPU and 15-18 MB (about 2 s from a cold disk), a pause of the
+    event loop once per worker (docs/benchmarks.md, step eleven, says what is left)."""
     wanted = [_LINGUA[code] for code in language_codes() if code in _LINGUA]
     return (
         LanguageDetectorBuilder.from_languages(*wanted, *_LOOK_ALIKES)

@@ -19,7 +19,7 @@ and for deleting message records. This pool is all it needs for that, and nothin
   answer that arrives late is never read as the answer to the next request.
 - **Small requests, whole answers.** A request is written at once (the transport
   buffers it; Twilio's forms are a few kB), and an answer is read whole into memory
-  before it is returned. An answer must say where it ends (``Content-Length`` or
+  before it is returned, up to ``MAX_ANSWER_BYTES``: a larger one fails as lost. An answer must say where it ends (``Content-Length`` or
   chunked), as every answer of Twilio's does; one that ends only when the connection
   closes counts as lost.
 - **No logging, nothing from the environment.** Request lines hold record ids; errors
@@ -52,6 +52,8 @@ IDLE_SECONDS = 5.0
 """A connection idle for longer is closed instead of reused: servers close them too."""
 CLOSE_SECONDS = 1.0
 """How long closing the pool waits for TLS connections to close cleanly."""
+MAX_ANSWER_BYTES = 1 << 20
+"""An answer's body past this size fails the request as lost (Twilio's are a few kB)."""
 
 
 def tls_context() -> ssl.SSLContext:
@@ -200,6 +202,7 @@ class _Connection(asyncio.Protocol):
         self._answer: asyncio.Future[Answer] | None = None
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
+        self._size = 0
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.lost = False
         self.reusable = False
@@ -262,12 +265,15 @@ class _Connection(asyncio.Protocol):
         if self._answer is None or self._answer.done():
             # An answer nobody asked for: the connection is out of step.
             raise _Unasked
-        self._headers, self._body = [], []
+        self._headers, self._body, self._size = [], [], 0
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
 
     def on_body(self, body: bytes) -> None:
+        self._size += len(body)
+        if self._size > MAX_ANSWER_BYTES:
+            raise _TooLarge
         self._body.append(body)
 
     def on_message_complete(self) -> None:
@@ -280,6 +286,10 @@ class _Connection(asyncio.Protocol):
 
 class _Unasked(Exception):
     """Raised inside the parser's callback; llhttp stops and ``feed_data`` raises."""
+
+
+class _TooLarge(Exception):
+    """An answer past ``MAX_ANSWER_BYTES``; raised as ``_Unasked`` is."""
 
 
 def _one_line(value: str) -> bool:

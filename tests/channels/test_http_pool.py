@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from bot.channels.http_pool import TransportFailed
+from bot.channels.http_pool import MAX_ANSWER_BYTES, TransportFailed
 from bot.channels.twilio_rest import MessagesApi
 
 ACCOUNT = "AC" + "0" * 32
@@ -187,8 +187,9 @@ async def test_an_answer_nobody_asked_for_closes_its_connection() -> None:
         b"",
         b"garbage that is not HTTP\r\n\r\n",
         b"HTTP/1.1 201 Created\r\nContent-Length: 90\r\n\r\n{",
+        whole("201 Created", b"{" + b" " * MAX_ANSWER_BYTES + b"}"),
     ],
-    ids=["hang-up", "not-http", "cut-short"],
+    ids=["hang-up", "not-http", "cut-short", "too-large"],
 )
 async def test_a_request_that_got_no_whole_answer_may_have_arrived(reply: bytes) -> None:
     # TwilioApi never repeats a send that may have arrived (tests/channels/test_sms_sender.py).
