@@ -361,7 +361,7 @@ class _Clues:
 def prepare() -> None:
     """Read every language's keywords now, at a worker's start.
 
-    The first message that needs them would otherwise read and parse all 21 catalogues
+    The first message that needs them would otherwise read and parse every catalogue
     on the event loop: a pause of 130-190 ms in which no webhook is answered (measured
     2026-12-01 under the benchmark's SMS mix; docs/benchmarks.md, step eleven). They
     cost 3.7 MB, which a worker spends on its first messages anyway. The detector stays
