@@ -32,11 +32,13 @@ keeps a forgotten one from hanging for ever.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import socket
 import ssl
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import certifi
@@ -50,6 +52,8 @@ MAX_IDLE = 20
 """Connections kept open between requests; one more is closed when its request ends."""
 IDLE_SECONDS = 5.0
 """A connection idle for longer is closed instead of reused: servers close them too."""
+NEXT_ADDRESS_SECONDS = 0.25
+"""How long a connection attempt has before the origin's next address is tried too."""
 CLOSE_SECONDS = 1.0
 """How long closing the pool waits for TLS connections to close cleanly."""
 MAX_ANSWER_BYTES = 1 << 20
@@ -111,7 +115,7 @@ class ConnectionPool:
         self._idle: deque[_Connection] = deque()
         self._max_idle = max_idle
         self._idle_seconds = idle_seconds
-        self._open: set[_Connection] = set()
+        self._open_connections: set[_Connection] = set()
         """Every connection not closed yet, closing ones included, for ``close`` to wait on."""
 
     async def request(
@@ -142,14 +146,14 @@ class ConnectionPool:
 
         A TLS connection waits for the server's own close for at most a second."""
         self._idle.clear()
-        connections = list(self._open)
+        connections = list(self._open_connections)
         for connection in connections:
             connection.close()
         if connections:
             await asyncio.wait(
                 [connection.closed for connection in connections], timeout=CLOSE_SECONDS
             )
-        for connection in list(self._open):
+        for connection in list(self._open_connections):
             connection.abort()
 
     def _message(
@@ -177,20 +181,84 @@ class ConnectionPool:
         return None
 
     async def _connect(self) -> _Connection:
-        loop = asyncio.get_running_loop()
+        """A new connection to the first of the origin's addresses that answers.
+
+        The addresses are tried as RFC 8305 says ("happy eyeballs", as anyio did under
+        httpcore): the next one starts when the last has not connected within
+        ``NEXT_ADDRESS_SECONDS``, or at once when it failed, the two families taking
+        turns. uvloop's ``create_connection`` tries them one after another, so a
+        first address that drops packets (IPv6 announced but not routed) would hold
+        every new connection until the caller's time-out."""
         try:
-            _, connection = await loop.create_connection(
-                _Connection,
-                self._host,
-                self._port,
-                ssl=self._tls,
-                server_hostname=self._host if self._tls else None,
-            )
+            addresses = await self._addresses()
+            connection = await _first_to_answer([self._open(address) for address in addresses])
         except OSError as error:  # refused, unreachable, unknown host, TLS refused
             raise TransportFailed(type(error).__name__, unsent=True) from None
-        self._open.add(connection)
-        connection.closed.add_done_callback(lambda _: self._open.discard(connection))
+        self._open_connections.add(connection)
+        connection.closed.add_done_callback(lambda _: self._open_connections.discard(connection))
         return connection
+
+    async def _addresses(self) -> list[tuple[str, int]]:
+        """The origin's addresses, the families taking turns from the resolver's first."""
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            self._host, self._port, type=socket.SOCK_STREAM
+        )
+        families: dict[int, list[tuple[str, int]]] = {}
+        for family, _, _, _, address in infos:
+            families.setdefault(family, []).append((str(address[0]), int(address[1])))
+        turns = itertools.zip_longest(*families.values())
+        return [address for turn in turns for address in turn if address is not None]
+
+    async def _open(self, address: tuple[str, int]) -> _Connection:
+        _, connection = await asyncio.get_running_loop().create_connection(
+            _Connection,
+            *address,
+            ssl=self._tls,
+            server_hostname=self._host if self._tls else None,
+        )
+        return connection
+
+
+async def _first_to_answer(attempts: Sequence[Coroutine[Any, Any, _Connection]]) -> _Connection:
+    """The first attempt to connect, each started ``NEXT_ADDRESS_SECONDS`` after the last
+    (or as soon as it failed); the others are cancelled or closed. Raises the last
+    failure when none connects."""
+    loop = asyncio.get_running_loop()
+    waiting = list(attempts)
+    running: set[asyncio.Task[_Connection]] = set()
+    failure: OSError = ConnectionRefusedError("no address")
+    try:
+        while waiting or running:
+            if waiting:
+                running.add(loop.create_task(waiting.pop(0)))
+            done, running = await asyncio.wait(
+                running,
+                timeout=NEXT_ADDRESS_SECONDS if waiting else None,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            connected = [task.result() for task in done if task.exception() is None]
+            for task in done:
+                error = task.exception()
+                if isinstance(error, OSError):
+                    failure = error
+                elif error is not None:
+                    raise error
+            if connected:
+                for extra in connected[1:]:
+                    extra.close()
+                return connected[0]
+        raise failure
+    finally:
+        for task in running:
+            task.cancel()
+            task.add_done_callback(_close_if_connected)
+        for attempt in waiting:
+            attempt.close()  # never started
+
+
+def _close_if_connected(task: asyncio.Task[_Connection]) -> None:
+    if not task.cancelled() and task.exception() is None:
+        task.result().close()
 
 
 class _Connection(asyncio.Protocol):

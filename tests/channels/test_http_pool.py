@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import pytest
 
-from bot.channels.http_pool import MAX_ANSWER_BYTES, TransportFailed
+from bot.channels.http_pool import MAX_ANSWER_BYTES, ConnectionPool, TransportFailed
 from bot.channels.twilio_rest import MessagesApi
 
 ACCOUNT = "AC" + "0" * 32
@@ -205,3 +206,46 @@ async def test_a_request_that_got_no_whole_answer_may_have_arrived(reply: bytes)
     assert connections == [1]
     # Named by its class only: nothing of the form is in the error.
     assert "+40721000111" not in str(failed.value) and "Bun" not in str(failed.value)
+
+
+@contextmanager
+def swallowing(host: str, port: int) -> Iterator[None]:
+    """An address that takes no connection and refuses none: its queue of connections
+    nobody accepts is full, so the kernel drops every new one's first packet, as a
+    network does that announces an address it does not route."""
+    listening = socket.socket()
+    listening.bind((host, port))
+    listening.listen(0)
+    queued = []
+    for _ in range(3):
+        waiting = socket.socket()
+        waiting.setblocking(False)
+        waiting.connect_ex((host, port))
+        queued.append(waiting)
+    try:
+        yield
+    finally:
+        for waiting in queued:
+            waiting.close()
+        listening.close()
+
+
+async def test_a_first_address_that_drops_packets_does_not_hold_up_a_reply(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def answer(number: int, writer: asyncio.StreamWriter) -> None:
+        writer.write(whole("201 Created", created(number)))
+
+    async with server(answer) as (url, connections):
+        port = int(url.rsplit(":", 1)[1])
+
+        async def resolved(pool: ConnectionPool) -> list[tuple[str, int]]:
+            # What a resolver answers for a host with two addresses, the dead one first.
+            return [("127.0.0.2", port), ("127.0.0.1", port)]
+
+        monkeypatch.setattr(ConnectionPool, "_addresses", resolved)
+        with swallowing("127.0.0.2", port):
+            async with messages(url) as api, asyncio.timeout(3):  # TwilioApi allows 10 s
+                record = await api.create(FORM)
+    assert record["sid"] == "SM" + "1".zfill(32)
+    assert connections == [1]
