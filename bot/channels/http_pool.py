@@ -237,12 +237,13 @@ async def _first_to_answer(attempts: Sequence[Coroutine[Any, Any, _Connection]])
                 return_when=asyncio.FIRST_COMPLETED,
             )
             connected = [task.result() for task in done if task.exception() is None]
-            for task in done:
-                error = task.exception()
-                if isinstance(error, OSError):
-                    failure = error
-                elif error is not None:
+            errors = [error for task in done if (error := task.exception()) is not None]
+            for error in errors:
+                if not isinstance(error, OSError):  # a bug, not a network's answer
+                    for connection in connected:
+                        connection.close()
                     raise error
+                failure = error
             if connected:
                 for extra in connected[1:]:
                     extra.close()
