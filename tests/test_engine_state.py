@@ -183,11 +183,28 @@ async def test_group_committed_times_are_stored_as_every_other_write_stores_them
 
 
 @contextlib.asynccontextmanager
+async def statements_while(
+    line: Helpline, setup: list[str], teardown: list[str]
+) -> AsyncIterator[None]:
+    """Run ``setup`` (triggers, say) in one transaction, and ``teardown`` when done."""
+    from sqlalchemy import text
+
+    async def run(statements: list[str]) -> None:
+        async with line.db.begin() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+
+    await run(setup)
+    try:
+        yield
+    finally:
+        await run(teardown)
+
+
+@contextlib.asynccontextmanager
 async def database_refusing_writes(line: Helpline) -> AsyncIterator[None]:
     """SQLite: another connection holds the write lock. PostgreSQL: a trigger refuses
     message ids (every statement the group commit sends inserts one)."""
-    from sqlalchemy import text
-
     if line.db.dialect.name == "sqlite":
         assert line.db.url.database is not None
         holder = sqlite3.connect(line.db.url.database, isolation_level=None)
@@ -205,17 +222,8 @@ async def database_refusing_writes(line: Helpline) -> AsyncIterator[None]:
         " FOR EACH ROW EXECUTE FUNCTION refuse_seen()",
     ]
     allow = ["DROP TRIGGER refuse_seen ON seen_message", "DROP FUNCTION refuse_seen()"]
-
-    async def run(statements: list[str]) -> None:
-        async with line.db.begin() as connection:
-            for statement in statements:
-                await connection.execute(text(statement))
-
-    await run(refuse)
-    try:
+    async with statements_while(line, refuse, allow):
         yield
-    finally:
-        await run(allow)
 
 
 async def test_a_group_commit_the_database_refuses_saves_nothing_and_the_redelivery_is_answered(
@@ -257,8 +265,6 @@ async def test_a_group_commit_the_database_refuses_saves_nothing_and_the_redeliv
 async def contacts_refused_by_a_constraint(line: Helpline) -> AsyncIterator[None]:
     """Every new or changed person state refused as a constraint violation would be
     (an ``IntegrityError``), as a future constraint on the table might refuse it."""
-    from sqlalchemy import text
-
     if line.db.dialect.name == "sqlite":
         refuse = [
             f"CREATE TRIGGER refuse_{when} BEFORE {when} ON contact"
@@ -274,17 +280,8 @@ async def contacts_refused_by_a_constraint(line: Helpline) -> AsyncIterator[None
             " FOR EACH ROW EXECUTE FUNCTION refuse_contact()",
         ]
         allow = ["DROP TRIGGER refuse_contact ON contact", "DROP FUNCTION refuse_contact()"]
-
-    async def run(statements: list[str]) -> None:
-        async with line.db.begin() as connection:
-            for statement in statements:
-                await connection.execute(text(statement))
-
-    await run(refuse)
-    try:
+    async with statements_while(line, refuse, allow):
         yield
-    finally:
-        await run(allow)
 
 
 async def test_a_turn_refused_by_a_constraint_is_not_taken_for_a_duplicate_and_is_answered_again(
