@@ -72,6 +72,7 @@ person whose consecutive turns land on A then B. Only counts are logged.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -85,7 +86,7 @@ from bot.batches import Batches
 from bot.dedup import CLAIM_SECONDS, DeliveryClaims
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
+    from bot.redis_link import RedisLink
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +148,7 @@ for i = aliases + 2, #KEYS do
 end
 return out
 """
-# Scripts are called on their own, never inside a pipeline: redis-py asks Redis whether
-# a pipeline's scripts are loaded (SCRIPT EXISTS) before every execution, a round trip.
+# Every call goes over the worker's lean link (``bot/redis_link.py``), by SHA-1.
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +193,7 @@ class Versions:
         outages: Callable[[], int] = lambda: 0,
     ) -> None:
         self._claims = claims
-        self._redis: Redis | None = claims.redis
+        self._redis: RedisLink | None = claims.link
         self._errors: tuple[type[Exception], ...] = (OSError,)
         if self._redis is not None:
             # Imported only with Redis configured: a lone worker never loads redis-py.
@@ -207,9 +207,9 @@ class Versions:
         self._seen_seconds = seen_seconds
         self._outages = outages
         self._owe_repair = False
-        self._finalise = self._redis.register_script(_FINALISE) if self._redis else None
-        self._mark = self._redis.register_script(_MARK) if self._redis else None
-        self._look = self._redis.register_script(_LOOK) if self._redis else None
+        self._finalise = self._redis.script(_FINALISE) if self._redis else None
+        self._mark = self._redis.script(_MARK) if self._redis else None
+        self._look = self._redis.script(_LOOK) if self._redis else None
         self._looks = Batches(self._look_all, name="state-looks") if self._redis else None
         self.on_unreachable: Callable[[], None] = lambda: None
         """Set by the engine: drop every cached entry."""
@@ -345,7 +345,7 @@ class Versions:
             return
         since = (newest_seen_expiry or time.time()) - self._seen_seconds
         try:
-            await self._redis.set(self._seen_since, int(since), nx=True)
+            await self._redis.call("SET", self._seen_since, int(since), "NX")
         except self._errors as error:
             self._unreachable("start", error)
 
@@ -353,10 +353,10 @@ class Versions:
         """After a write Redis did not see: drop every worker's cache, distrust seen ids."""
         if not self._owe_repair or self._redis is None:
             return
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.set(self._fence, secrets.token_hex(8))
-        pipe.set(self._seen_since, int(time.time()))
-        await pipe.execute()
+        await asyncio.gather(
+            self._redis.call("SET", self._fence, secrets.token_hex(8)),
+            self._redis.call("SET", self._seen_since, int(time.time())),
+        )
         self._owe_repair = False
         metrics.STATE_CACHE_EVENTS.labels("repair").inc()
         log.info("state cache fence replaced after writes Redis did not see")

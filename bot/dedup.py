@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from bot.redis_link import RedisLink
+
 log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 30
@@ -38,18 +40,28 @@ class DeliveryClaims:
 
     def __init__(self, redis_url: str | None, *, namespace: str) -> None:
         self._redis: Redis | None = None
+        self._link: RedisLink | None = None
         if redis_url:
             # Imported only with Redis configured: redis-py costs a lone worker ~6 MB.
             from redis.asyncio import Redis
 
+            from bot.redis_link import RedisLink
+
             self._redis = Redis.from_url(
                 redis_url, socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT
             )
+            self._link = RedisLink(redis_url, timeout=_TIMEOUT)
         self._prefix = f"{namespace}:claim:"
 
     @property
     def redis(self) -> Redis | None:
+        """redis-py's client, for what does not run once per message."""
         return self._redis
+
+    @property
+    def link(self) -> RedisLink | None:
+        """The lean link (``bot/redis_link.py``) for what runs once per message."""
+        return self._link
 
     def key(self, message_key: str) -> str:
         """The Redis key of a claim (``bot/coherence.py`` claims inside its look)."""
@@ -57,20 +69,24 @@ class DeliveryClaims:
 
     async def claim(self, message_key: str) -> bool:
         """True if this worker is the one to answer ``message_key``; Redis errors propagate."""
-        if self._redis is None:
+        if self._link is None:
             return True  # one process: SeenIds in memory already decided
-        taken = await self._redis.set(self._prefix + message_key, b"1", nx=True, ex=CLAIM_SECONDS)
+        taken = await self._link.call(
+            "SET", self._prefix + message_key, "1", "NX", "EX", CLAIM_SECONDS
+        )
         if not taken:
             log.info("message id claimed by another delivery in flight")
         return bool(taken)
 
     async def release(self, message_key: str) -> None:
         """Let a redelivery be answered after this turn failed (best effort)."""
-        if self._redis is None:
+        if self._link is None:
             return
         with contextlib.suppress(Exception):
-            await self._redis.delete(self._prefix + message_key)
+            await self._link.call("DEL", self._prefix + message_key)
 
     async def close(self) -> None:
+        if self._link is not None:
+            await self._link.close()
         if self._redis is not None:
             await self._redis.aclose()

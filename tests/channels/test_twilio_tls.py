@@ -7,100 +7,26 @@ trusts it through ``SSL_CERT_FILE``, as it trusts a system CA in production.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import ipaddress
 import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from bot.channels.twilio_api import TransportFailed
 from bot.channels.twilio_rest import MessagesApi
+from tests.certificates import Authority, authority, server_certificate
 
 ACCOUNT = "AC" + "0" * 32
 # On both event loops: the workers run on uvloop, which has a TLS transport of its own.
 pytestmark = pytest.mark.asyncio(loop_factories=["asyncio", "uvloop"])
 
 
-def _name(common: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-
-def _authority(folder: Path, label: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(_name(label))
-        .issuer_name(_name(label))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    (folder / f"{label}.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    return key, certificate
-
-
-def _server_context(
-    folder: Path, authority: tuple[ec.EllipticCurvePrivateKey, x509.Certificate]
-) -> ssl.SSLContext:
-    """A server certificate for 127.0.0.1, issued by ``authority``."""
-    ca_key, ca = authority
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(_name("127.0.0.1"))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    chain, secret = folder / "server.pem", folder / "server.key"
-    chain.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    secret.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+def _server_context(folder: Path, issuer: Authority) -> ssl.SSLContext:
+    """A TLS server context for 127.0.0.1, its certificate issued by ``issuer``."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(chain, secret)
+    context.load_cert_chain(*server_certificate(folder, issuer))
     return context
 
 
@@ -156,8 +82,8 @@ async def test_a_burst_of_deletions_opens_many_connections_with_one_tls_context(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, contexts_made: list[ssl.SSLContext]
 ) -> None:
     """Each new connection used to load every CA certificate again, on the event loop."""
-    authority = _authority(tmp_path, "test-ca")
-    server = _server_context(tmp_path, authority)
+    issuer = authority(tmp_path, "test-ca")
+    server = _server_context(tmp_path, issuer)
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "test-ca.pem"))
     async with _twilio_over_tls(server) as (url, received):
         api = MessagesApi(ACCOUNT, "token", url)
@@ -177,8 +103,8 @@ async def test_a_burst_of_deletions_opens_many_connections_with_one_tls_context(
 async def test_twilio_is_still_verified_a_server_of_an_unknown_authority_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _authority(tmp_path, "test-ca")  # trusted, but not the server's
-    stranger = _authority(tmp_path, "other-ca")
+    authority(tmp_path, "test-ca")  # trusted, but not the server's
+    stranger = authority(tmp_path, "other-ca")
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "test-ca.pem"))
     async with _twilio_over_tls(_server_context(tmp_path, stranger)) as (url, received):
         api = MessagesApi(ACCOUNT, "token", url)

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -193,11 +193,25 @@ class RedisServer:
     """A private redis-server on a free port; it writes nothing to disk unless ``persist``
     (an append-only file, so its keys survive a restart as an operator's might)."""
 
-    def __init__(self, work_dir: Path, *, persist: bool = False) -> None:
+    def __init__(
+        self,
+        work_dir: Path,
+        *,
+        persist: bool = False,
+        options: Sequence[str] = (),
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._dir = work_dir
         self._persist = persist
+        self._options = tuple(options)
+        """More of redis-server's options (a password); later ones win."""
+        if tls is not None:  # TLS only, on the port: a certificate chain file and its key
+            chain, key = tls
+            self._options += ("--port", "0", "--tls-port", str(self.port))
+            self._options += ("--tls-cert-file", str(chain), "--tls-key-file", str(key))
+            self._options += ("--tls-auth-clients", "no")
         self._process: subprocess.Popen[bytes] | None = None
 
     @staticmethod
@@ -212,6 +226,7 @@ class RedisServer:
                 *(binary, "--port", str(self.port), "--bind", "127.0.0.1"),
                 *("--save", "", "--dir", str(self._dir)),
                 *("--appendonly", "yes" if self._persist else "no", "--appendfsync", "always"),
+                *self._options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
