@@ -16,16 +16,21 @@ twice over:
   app and the connection is answered 431 and closed. This covers a head that arrives
   in one read with the end of the previous request's body.
 
+It also sends a response's head with its body, in one write: uvicorn writes the
+status line and headers, then the body, and each write is a system call on the event
+loop's thread (``_HeadWithBody``; step twelve in ``docs/benchmarks.md``).
+
 Everything else is uvicorn's (WebSocket upgrades included). Tied to uvicorn's
 ``HttpToolsProtocol`` callbacks (``on_message_begin``, ``on_url``, ``on_header``,
-``on_headers_complete``, ``on_message_complete``); ``tests/ops/test_http_head.py``
-drives a real server through each case.
+``on_headers_complete``, ``on_message_complete``, ``on_response_complete``) and to its
+``RequestResponseCycle`` writing through ``cycle.transport``;
+``tests/ops/test_http_head.py`` drives a real server through each case.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
@@ -90,6 +95,21 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = False
         if not self._too_large:  # a refused head never reaches the app
             super().on_headers_complete()
+            cycle = self.cycle
+            if (
+                cycle is not None
+                and not cycle.response_complete
+                and cycle.transport is self.transport
+            ):
+                cycle.transport = cast(
+                    "asyncio.Transport", _HeadWithBody(self.transport, self.loop)
+                )
+
+    def on_response_complete(self) -> None:
+        writer = self.cycle.transport if self.cycle is not None else None
+        if isinstance(writer, _HeadWithBody):
+            writer.flush()  # a HEAD answer has no body to carry its head
+        super().on_response_complete()
 
     def on_message_complete(self) -> None:
         if self._too_large:
@@ -118,3 +138,51 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             )
         )
         self.transport.close()
+
+
+class _HeadWithBody:
+    """One response's writes: its head is held until its body's first write joins it.
+
+    Held for one turn of the event loop at most (a response whose body comes later, or
+    never, as for HEAD, has its head flushed then), and flushed before a close, so
+    nothing is lost or reordered. Anything else is the connection's transport's.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._head: bytes | None = None
+        self._waiting_for_head = True
+
+    def write(self, data: bytes) -> None:
+        if self._head is not None:
+            head, self._head = self._head, None
+            self._transport.write(head + data if len(data) < _JOIN_BELOW else head)
+            if len(data) >= _JOIN_BELOW:
+                self._transport.write(data)
+        elif self._waiting_for_head and not data.startswith(_CONTINUE):
+            self._waiting_for_head = False
+            self._head = data
+            self._loop.call_soon(self.flush)
+        else:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._head is not None:
+            head, self._head = self._head, None
+            self._transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+_CONTINUE = b"HTTP/1.1 100 "
+_JOIN_BELOW = 64 * 1024
+"""A larger body is written after its head rather than copied onto it."""
