@@ -155,17 +155,18 @@ class _HeadWithBody:
         self._waiting_for_head = True
 
     def write(self, data: bytes) -> None:
-        if self._head is not None:
-            head, self._head = self._head, None
-            self._transport.write(head + data if len(data) < _JOIN_BELOW else head)
-            if len(data) >= _JOIN_BELOW:
-                self._transport.write(data)
+        head, self._head = self._head, None
+        if head is not None:
+            if len(data) < _JOIN_BELOW:
+                self._transport.write(head + data)
+                return
+            self._transport.write(head)
         elif self._waiting_for_head and not data.startswith(_CONTINUE):
             self._waiting_for_head = False
             self._head = data
             self._loop.call_soon(self.flush)
-        else:
-            self._transport.write(data)
+            return
+        self._transport.write(data)
 
     def flush(self) -> None:
         if self._head is not None:

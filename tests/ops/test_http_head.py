@@ -5,6 +5,7 @@ Each case runs against ``helpline serve`` on a free port (production's HTTP prot
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -84,6 +85,30 @@ def test_an_oversized_head_behind_a_small_request_is_refused(port: int) -> None:
         said = answers(connection)
     assert b"HTTP/1.1 431" in said or said.endswith(b"<reset>"), said[:40]
     assert said.count(b"HTTP/1.1 200") <= 1
+
+
+def test_answers_to_requests_sent_together_come_back_whole_and_in_order(port: int) -> None:
+    """A response's head waits for its body to leave in one write (``_HeadWithBody``): a
+    HEAD answer, which has no body, must still be sent, and nothing may be reordered."""
+    script = Path(__file__).resolve().parents[2] / "bot" / "console" / "static" / "console.js"
+    together = (
+        head("/healthz", 10, "HEAD")
+        + head("/no-such-page", 10)
+        + head("/console/static/console.js", 10)
+        + head("/healthz", 10)
+    )
+    with connect(port) as connection:
+        connection.sendall(together)
+        said = answers(connection)
+    assert re.findall(rb"HTTP/1\.1 (\d{3}) ", said) == [b"405", b"404", b"200", b"200"]
+    assert script.read_bytes() in said  # a 36 kB body, whole
+
+
+def test_a_head_request_alone_is_answered_at_once(port: int) -> None:
+    with connect(port) as connection:
+        connection.sendall(head("/healthz", 10, "HEAD"))
+        connection.settimeout(1)
+        assert connection.recv(65536).startswith(b"HTTP/1.1 405")
 
 
 def test_the_worker_serves_after_every_refusal(port: int) -> None:
