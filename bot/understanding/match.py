@@ -51,6 +51,8 @@ class _Phrase:
     substring: str | None
 
 
+_YES_AND_NO = frozenset({Intent.YES, Intent.NO})
+
 MARKED_LANGUAGES = frozenset({"vi"})
 """Languages whose accents change the word: matched with them when the person typed them."""
 SHORT_WORD = 4
@@ -75,7 +77,7 @@ class _Lexicon:
     def near(self, typed: Sequence[str]) -> list[_Phrase]:
         """The slip-tolerant phrases whose first word is close to a word typed."""
         found: list[_Phrase] = []
-        for word in set(typed):
+        for word in dict.fromkeys(typed):  # in the order typed, never a set's (see below)
             # One rapidfuzz call over the words of about its length, not ~40 ``_close``
             # calls from Python: ``understand`` of "hello" took 11 µs less.
             # Found in the order the words are held, as the loop found them: on a tie
@@ -195,7 +197,10 @@ def understand(text: str, words: Catalogue) -> Meaning:
     scores: dict[Intent, float] = {}
     lexicon = _lexicon(language, marked)
     candidates = list(lexicon.substrings)
-    for word in message.known:
+    # Phrases in the order of the words typed: the order intents are first scored in
+    # breaks ties, and a set's order would change with each worker's hash seed (the
+    # same words were read as "yes" by one worker and "no" by another).
+    for word in dict.fromkeys(own + english + message.raw):
         candidates.extend(lexicon.by_first.get(word, ()))
     # A long first word may be typed with a slip ("pasport"): its phrases are tried
     # when a word of the message is close to it.
@@ -298,6 +303,12 @@ def _decide(scores: dict[Intent, float], *, short: bool) -> Meaning:
     if not topics or (
         small and (small[0][1] > topics[0][1] or (short and small[0][1] == topics[0][1]))
     ):
+        if (
+            len(small) > 1
+            and small[1][1] == small[0][1]
+            and {small[0][0], small[1][0]} >= _YES_AND_NO
+        ):
+            return Meaning()  # "yes" and "no" as strongly: the question is asked again
         return Meaning(intent=ranked[0][0] if not small else small[0][0])
     best, score = topics[0]
     if len(topics) > 1 and topics[1][1] == score:
