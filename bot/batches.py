@@ -11,7 +11,8 @@ at once: there is no timer, so a quiet line waits for nothing.
 
 A failed batch fails every caller in it with the same error, as each would have
 failed alone. A caller that gives up (a webhook's deadline) leaves its item in the
-batch; its result is dropped.
+batch; its result, or the batch's error, is dropped: its own future is cancelled, and
+the batch, a task of its own, goes on for the others.
 """
 
 from __future__ import annotations
@@ -46,8 +47,7 @@ class Batches(Generic[T, R]):
         self._pending.append((item, done))
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._run_all(), name=self._name)
-        # Shielded: a caller that gives up must not cancel a result others share a batch with.
-        return await asyncio.shield(done)
+        return await done
 
     async def drain(self) -> None:
         """Wait for every batch gathered so far (at shutdown)."""
