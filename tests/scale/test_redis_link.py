@@ -139,6 +139,20 @@ async def test_the_urls_password_and_database_are_used_and_never_told(tmp_path: 
         server.stop()
 
 
+async def test_a_unix_socket_url_is_followed(tmp_path: Path) -> None:
+    socket_path = tmp_path / "redis.sock"
+    server = private_redis(tmp_path, "--unixsocket", str(socket_path), "--unixsocketperm", "700")
+    server.start()
+    try:
+        async with linked(f"unix://{socket_path}?db=3") as link:
+            await link.call("SET", "over", "the socket")
+        reader = Redis.from_url(server.url.rsplit("/", 1)[0] + "/3")
+        assert await reader.get("over") == b"the socket"
+        await reader.aclose()
+    finally:
+        server.stop()
+
+
 async def test_rediss_checks_the_certificate_unless_the_url_says_not_to(tmp_path: Path) -> None:
     """The deploy guide's advice for add-ons with self-signed certificates: ssl_cert_reqs=none."""
     issuer = authority(tmp_path, "redis-ca")
