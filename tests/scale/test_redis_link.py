@@ -127,9 +127,11 @@ async def test_the_urls_password_and_database_are_used_and_never_told(tmp_path: 
         async with linked(f"redis://:{password}@{base}/5") as link:
             await link.call("SET", "where", "database five")
         reader = Redis.from_url(f"redis://:{password}@{base}/5")
-        assert await reader.get("where") == b"database five"
-        assert await reader.execute_command("SELECT", 0) and await reader.get("where") is None
-        await reader.aclose()
+        try:
+            assert await reader.get("where") == b"database five"
+            assert await reader.execute_command("SELECT", 0) and await reader.get("where") is None
+        finally:
+            await reader.aclose()
         wrong = "wrong-" + secrets.token_hex(8)
         async with linked(f"redis://user:{wrong}@{base}/5") as link:
             with pytest.raises(redis_errors.ConnectionError) as refused:
@@ -147,8 +149,10 @@ async def test_a_unix_socket_url_is_followed(tmp_path: Path) -> None:
         async with linked(f"unix://{socket_path}?db=3") as link:
             await link.call("SET", "over", "the socket")
         reader = Redis.from_url(server.url.rsplit("/", 1)[0] + "/3")
-        assert await reader.get("over") == b"the socket"
-        await reader.aclose()
+        try:
+            assert await reader.get("over") == b"the socket"
+        finally:
+            await reader.aclose()
     finally:
         server.stop()
 
