@@ -49,10 +49,6 @@ def shown(w: Words, value: Cell) -> Markup:
     return Markup("{}").format(w.number(value) if isinstance(value, int) else value)
 
 
-def channel_name(w: Words, key: str) -> str:
-    return w.t(f"channel.{key}") if w.has(f"channel.{key}") else key
-
-
 def _table(figures: Figures, first: list[Cell]) -> list[list[Cell]]:
     return [
         [first[i], *(s.values[i] for s in figures.series)] for i in range(len(figures.categories))
@@ -65,9 +61,6 @@ async def history(sessions: SessionFactory, span: Range, w: Words) -> list[Chart
     iso_days: list[Cell] = [day.isoformat() for day in span.days]
     views: list[ChartView] = []
     rtl = w.dir == "rtl"
-
-    def channel(key: str) -> str:
-        return channel_name(w, key)
 
     def day_label(iso: str) -> str:
         return days[iso_days.index(iso)] if iso in iso_days else iso
@@ -84,9 +77,9 @@ async def history(sessions: SessionFactory, span: Range, w: Words) -> list[Chart
                 by_channel,
                 category_label=day_label,
                 rtl=rtl,
-                series_label=channel,
+                series_label=w.channel_name,
             ),
-            [w.t("column.day"), *(channel(s.key) for s in by_channel.series)],
+            [w.t("column.day"), *(w.channel_name(s.key) for s in by_channel.series)],
             _table(by_channel, iso_days),
         )
     )

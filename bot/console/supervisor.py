@@ -18,15 +18,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.console import auth
 from bot.console.board import SupervisorSocket
-from bot.console.history import ChartView, channel_name, csv_text, history, shown
+from bot.console.history import ChartView, csv_text, history, shown
 from bot.console.language import advocate_language
 from bot.console.security import SecureRoute, session_cookie
 from bot.console.static_files import add_static_route
 from bot.console.stats import Range
 from bot.console.words import choices, words
 from bot.helpline import Helpline
-from bot.i18n import language_codes
-from bot.types import Channel
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +79,7 @@ def router(helpline: Helpline) -> APIRouter:
             "supervisor.html",
             staff,
             request,
-            language_names={code: w.language_name(code) for code in language_codes()},
-            channel_names={channel.value: channel_name(w, channel.value) for channel in Channel},
+            names=w.page_names(),
             long_chat_minutes=settings.long_chat_minutes,
         )
 

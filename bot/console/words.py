@@ -24,7 +24,9 @@ from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
 from markupsafe import Markup, escape
 
+from bot.countries import country_codes
 from bot.i18n import DEFAULT_LANGUAGE, catalogue, language_codes, placeholders
+from bot.types import Channel
 from content import LANGUAGES_FILE
 
 PREFIX = "console."
@@ -198,6 +200,19 @@ class Words:
         if not code:
             return self.t("unknown_country")
         return catalogue(self.code).country_name(code)
+
+    def channel_name(self, key: str) -> str:
+        return self.t(f"channel.{key}") if self.has(f"channel.{key}") else key
+
+    def page_names(self) -> dict[str, dict[str, str]]:
+        """The names a page script shows for the codes it is sent: every language the help
+        line speaks, every channel and every country, in this language ("" is the unknown
+        country)."""
+        return {
+            "languages": {code: self.language_name(code) for code in language_codes()},
+            "channels": {channel.value: self.channel_name(channel.value) for channel in Channel},
+            "countries": {code: self.country_name(code) for code in ("", *sorted(country_codes()))},
+        }
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

@@ -131,7 +131,7 @@ async def test_an_advocate_chats_with_a_person_in_spanish_and_closes_with_outcom
     assert ticket.language == "es"
     row = page.locator(f"li[data-alias='{ticket.public_alias}']")
     await expect(row).to_contain_text(ticket.public_alias)
-    await expect(row).to_contain_text("es")
+    await expect(row).to_contain_text("Spanish")  # by name, in the console language
     await expect(page.locator("body[data-alerts='1']")).to_be_attached()  # sound + notification
 
     await claim(page, ticket)

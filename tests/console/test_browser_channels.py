@@ -83,11 +83,26 @@ async def test_one_advocate_chats_with_a_person_on_sms_and_one_on_telegram_at_on
         await tom.press("talk:yes")
         telegram_ticket = await open_ticket(console, "telegram")
 
+        # Languages, channels and countries by name, never as codes ("es · sms · MX").
+        cards = {
+            sms_ticket.public_alias: "Spanish · SMS · waiting",
+            telegram_ticket.public_alias: "English · Telegram · waiting",
+        }
+        for alias, meta in cards.items():
+            card = page.locator(f"#queue li[data-alias='{alias}'] .ticket-meta")
+            await expect(card).to_have_text(meta)
+        await expect(page.locator("#queue-summary")).to_have_text("English: 1 · Spanish: 1")
+
         aliases = {}
+        chat_meta = {
+            "sms": "Spanish · SMS · Mexico",
+            "telegram": "English · Telegram · Country not known",
+        }
         for ticket in (sms_ticket, telegram_ticket):
             await page.get_by_role("button", name=f"Claim {ticket.public_alias}").click()
             aliases[ticket.channel] = ticket.public_alias
-            await show_chat(page, ticket.public_alias)
+            chat = await show_chat(page, ticket.public_alias)
+            await expect(chat.locator(".chat-meta")).to_have_text(chat_meta[ticket.channel])
 
         def log_of(channel: str) -> Locator:
             # Every chat's transcript, shown or not: only one conversation is open at a time.

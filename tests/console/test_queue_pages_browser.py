@@ -37,7 +37,7 @@ async def test_the_inbox_shows_a_screenful_then_the_rest_in_order_urgent_first(
     await expect(page.locator("#queue-count")).to_have_text("(60 waiting)")
     english_urgent = sum(1 for t in tickets if t.language == "en" and t.urgent)
     await expect(page.locator("#queue-summary")).to_contain_text(
-        f"en: 20 ({english_urgent} urgent)"
+        f"English: 20 ({english_urgent} urgent)"
     )
     await expect(page.locator("#queue-shown")).to_have_text("Showing 25 of 60 waiting.")
 

@@ -31,6 +31,12 @@ function trp(other, count, values) {
   }
   return fill(form, Object.assign(shown, { count: NUMBERS.format(count) }));
 }
+// Languages, channels and countries by name in the console language; the server sends codes.
+const NAMES = JSON.parse((document.getElementById("console-names") || {}).textContent || "{}");
+function named(kind, code) { return ((NAMES[kind] || {})[code]) || code; }
+const languageName = (code) => named("languages", code);
+const channelName = (code) => named("channels", code);
+const countryName = (code) => named("countries", code);
 // Times in the advocate's own time zone (chosen in the console), whatever the computer's is.
 const TIME_ZONE = (document.querySelector('meta[name="time-zone"]') || {}).content || "UTC";
 const CLOCK = new Intl.DateTimeFormat(PAGE_LANGUAGE + "-u-nu-latn",
@@ -132,7 +138,8 @@ const CLOCK = new Intl.DateTimeFormat(PAGE_LANGUAGE + "-u-nu-latn",
     document.body.dataset.alerts = String(alerts);
     beep();
     const words = trf(ticket.urgent ? "New person waiting: {alias} ({language}, urgent)"
-      : "New person waiting: {alias} ({language})", { alias: ticket.alias, language: ticket.language });
+      : "New person waiting: {alias} ({language})",
+      { alias: ticket.alias, language: languageName(ticket.language) });
     announce(words);
     // The alias and language only: never anything the person wrote.
     notify(words, "ticket-" + ticket.id);
@@ -301,9 +308,12 @@ const CLOCK = new Intl.DateTimeFormat(PAGE_LANGUAGE + "-u-nu-latn",
       if (group.urgent) total.urgent += group.count;
       byLanguage.set(group.language, total);
     }
-    queueSummary.textContent = [...byLanguage].map(([language, total]) => (total.urgent
-      ? trf("{language}: {count} ({urgent} urgent)", { language, count: total.count, urgent: total.urgent })
-      : trf("{language}: {count}", { language, count: total.count }))).join(" · ");
+    queueSummary.textContent = [...byLanguage].map(([code, total]) => {
+      const language = languageName(code);
+      return total.urgent
+        ? trf("{language}: {count} ({urgent} urgent)", { language, count: total.count, urgent: total.urgent })
+        : trf("{language}: {count}", { language, count: total.count });
+    }).join(" · ");
     moreBox.hidden = !message.more;
     queueShown.textContent = message.more
       ? trf("Showing {shown} of {count} waiting.", { shown, count: message.waiting }) : "";
@@ -330,8 +340,8 @@ const CLOCK = new Intl.DateTimeFormat(PAGE_LANGUAGE + "-u-nu-latn",
     row.append(head);
     const status = ticket.status === "waiting" ? tr("waiting")
       : ticket.advocate ? trf("with {advocate}", { advocate: ticket.advocate }) : tr("with an advocate");
-    row.append(el("p", ticket.language + (ticket.servable ? "" : " " + tr("(not your language)")) + " · " +
-      ticket.channel + " · " + status, "ticket-meta"));
+    row.append(el("p", languageName(ticket.language) + (ticket.servable ? "" : " " + tr("(not your language)")) +
+      " · " + channelName(ticket.channel) + " · " + status, "ticket-meta"));
     const waited = el("p", trf("Waiting {time}", { time: duration(ticket.waiting_seconds) }), "waited");
     row.append(waited);
     if (ticket.status === "waiting") {
@@ -404,8 +414,8 @@ const CLOCK = new Intl.DateTimeFormat(PAGE_LANGUAGE + "-u-nu-latn",
       lines: [], seen: before ? before.seen : new Set(), unread: 0,
       lastPerson: before ? before.lastPerson : null, handedOver: false };
     node.querySelector(".chat-title").textContent = ticket.alias;
-    node.querySelector(".chat-meta").textContent = ticket.language + " · " + ticket.channel +
-      " · " + ticket.country + (ticket.urgent ? " · " + tr("URGENT") : "");
+    node.querySelector(".chat-meta").textContent = languageName(ticket.language) + " · " +
+      channelName(ticket.channel) + " · " + countryName(ticket.country) + (ticket.urgent ? " · " + tr("URGENT") : "");
     node.setAttribute("aria-label", trf("Chat with {alias}", { alias: ticket.alias }));
     const suffix = ticket.id + "-" + (++refs);
     pair(node, ".compose-label", ".compose-text", "text-" + suffix);
@@ -422,7 +432,8 @@ const CLOCK = new Intl.DateTimeFormat(PAGE_LANGUAGE + "-u-nu-latn",
     const showPreview = () => {
       const chosen = chat.canned.find((c) => c.key === cannedSelect.value);
       preview.textContent = chosen
-        ? trf("They will receive ({language}): {text}", { language: ticket.language, text: chosen.person }) : "";
+        ? trf("They will receive ({language}): {text}", { language: languageName(ticket.language), text: chosen.person })
+        : "";
     };
     cannedSelect.addEventListener("change", showPreview);
     showPreview();
@@ -557,7 +568,7 @@ const CLOCK = new Intl.DateTimeFormat(PAGE_LANGUAGE + "-u-nu-latn",
       if (a.id === me) continue;
       const speaks = a.languages.includes(chat.language);
       const item = option(String(a.id), trf(a.online ? "{name} ({languages}, online)" : "{name} ({languages}, offline)",
-        { name: a.name, languages: a.languages.join(", ") }));
+        { name: a.name, languages: a.languages.map(languageName).join(", ") }));
       // Only someone online who speaks the person's language can take the chat.
       item.disabled = !a.online || !speaks;
       options.push(item);
