@@ -202,7 +202,9 @@ def router(helpline: Helpline) -> APIRouter:
         form = await request.form()
         expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not expected or not auth.csrf_matches(_field(form, "csrf"), expected):
-            return Response("Forbidden", status_code=403)
+            # A form left open past its cookie, or posted from elsewhere: a fresh form, in
+            # the advocate's language, rather than a bare "Forbidden" with no way back.
+            return await login_page("The sign-in form had expired. Please sign in again.", 403)
         try:
             _, token = await auth.log_in(
                 helpline,

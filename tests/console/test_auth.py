@@ -24,6 +24,7 @@ from bot.console.throttle import (
 )
 from bot.console.words import Words
 from bot.crypto import token_hash
+from bot.i18n import catalogue
 from bot.models import AuditEvent, ConsoleSession
 from bot.states import Role
 from tests.conftest import METRICS_HEADERS, FrozenClock
@@ -301,6 +302,25 @@ async def test_one_address_sending_many_at_once_gets_no_more_checks_than_its_lim
     later = await asyncio.gather(*(guess_or_refused() for _ in range(ADDRESS_FAILURES)))
     assert checked == ADDRESS_FAILURES
     assert later.count(True) == ADDRESS_FAILURES - (HASH_SLOTS + HASH_QUEUE)
+
+
+async def test_a_sign_in_form_past_its_token_comes_back_fresh_in_the_advocates_language(
+    console: Console,
+) -> None:
+    """Left open past its cookie (or posted from elsewhere), the form is refused with a new
+    one, in the language the browser asks for, not a bare "Forbidden" with no way back."""
+    ana = await console.add("ana")
+    spanish = {"Accept-Language": "es-MX,es;q=0.9"}
+    async with httpx.AsyncClient(base_url=console.base_url, headers=spanish) as client:
+        stale = await client.post(
+            "/console/login",
+            data={"name": "ana", "password": PASSWORD, "code": "123456", "csrf": "yesterday"},
+        )
+        assert stale.status_code == 403
+        assert catalogue("es").raw("console.error.form_expired") in stale.text
+        assert csrf_in(stale.text) and LOGIN_CSRF_COOKIE in client.cookies
+        assert PASSWORD not in stale.text
+        assert (await sign_in(client, "ana", ana.code(console.clock))).status_code == 303
 
 
 async def test_forms_without_the_right_csrf_token_are_forbidden(console: Console) -> None:
