@@ -23,6 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import WebSocket
 from sqlmodel import col, delete, select, update
+from starlette.responses import RedirectResponse, Response
 
 from bot.accounts import TOTP_PURPOSE
 from bot.console.audit import record
@@ -75,6 +76,17 @@ class Staff:
 
 def csrf_matches(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def form_refusal(staff: Staff | None) -> Response:
+    """The answer to a console form that cannot be acted on.
+
+    No session: it ended while the form was open (the idle sign-out, or a sign-out in
+    another tab), so the advocate is sent to sign in again and told why, in their
+    language. A session with the wrong token: a forged post, 403."""
+    if staff is None:
+        return RedirectResponse("/console/login?expired=1", status_code=303)
+    return Response("Forbidden", status_code=403)
 
 
 def totp_step(now: dt.datetime) -> int:

@@ -184,7 +184,7 @@ def router(helpline: Helpline) -> APIRouter:
             or not isinstance(given, str)
             or not auth.csrf_matches(given, staff.csrf_token)
         ):
-            return Response("Forbidden", status_code=403)
+            return auth.form_refusal(staff)
         language = form.get("language")
         if not isinstance(language, str) or language not in console_languages():
             return Response(words().t("error.unknown_language"), status_code=400)

@@ -114,12 +114,12 @@ def router(helpline: Helpline) -> APIRouter:
     async def current(request: Request, *, touch: bool = False) -> auth.Staff | None:
         return await auth.staff_for(helpline, request.cookies.get(cookie), touch=touch)
 
-    async def checked(request: Request) -> tuple[auth.Staff | None, Any]:
-        """The session's staff and form, or (None, None) when the CSRF token does not match."""
+    async def checked(request: Request) -> tuple[auth.Staff, Any] | Response:
+        """The session's staff and form, or the answer to give (``auth.form_refusal``)."""
         staff = await current(request, touch=True)
         form = await request.form()
         if staff is None or not auth.csrf_matches(_field(form, "csrf"), staff.csrf_token):
-            return None, None
+            return auth.form_refusal(staff)
         return staff, form
 
     def _origin_problem(request: Request) -> dict[str, str] | None:
@@ -236,9 +236,10 @@ def router(helpline: Helpline) -> APIRouter:
 
     @api.post("/logout")
     async def logout(request: Request) -> Response:
-        staff, _ = await checked(request)
-        if staff is None:
-            return Response("Forbidden", status_code=403)
+        found = await checked(request)
+        if isinstance(found, Response):
+            return found
+        staff, _ = found
         await auth.revoke(helpline, staff.token_hash)
         await record(helpline, action="logout", advocate_id=staff.id)
         response = RedirectResponse("/console/login", status_code=303)
@@ -273,9 +274,10 @@ def router(helpline: Helpline) -> APIRouter:
 
     @api.post("/admin/advocates")
     async def admin_add(request: Request) -> Response:
-        staff, form = await checked(request)
-        if staff is None:
-            return Response("Forbidden", status_code=403)
+        found = await checked(request)
+        if isinstance(found, Response):
+            return found
+        staff, form = found
         if staff.role != Role.ADMIN:
             return Response("Forbidden", status_code=403)
         name = _field(form, "name").strip()
@@ -309,8 +311,11 @@ def router(helpline: Helpline) -> APIRouter:
 
     @api.post("/admin/advocates/{advocate_id}/{change}")
     async def admin_change(request: Request, advocate_id: int, change: str) -> Response:
-        staff, form = await checked(request)
-        if staff is None or staff.role != Role.ADMIN:
+        found = await checked(request)
+        if isinstance(found, Response):
+            return found
+        staff, form = found
+        if staff.role != Role.ADMIN:
             return Response("Forbidden", status_code=403)
         shown: dict[str, str] | None = None
         try:

@@ -25,7 +25,7 @@ from bot.console.throttle import (
 from bot.console.words import Words
 from bot.crypto import token_hash
 from bot.i18n import catalogue
-from bot.models import AuditEvent, ConsoleSession
+from bot.models import Advocate, AuditEvent, ConsoleSession
 from bot.states import Role
 from tests.conftest import METRICS_HEADERS, FrozenClock
 from tests.console.conftest import PASSWORD, Console, Staffer, start_console
@@ -501,3 +501,25 @@ def niceness(thread_id: int) -> int:
     """A thread's nice value, as the kernel reports it (``/proc``, field 19)."""
     stat = Path(f"/proc/self/task/{thread_id}/stat").read_text()
     return int(stat[stat.rindex(")") + 2 :].split()[16])
+
+
+async def test_a_form_posted_after_the_session_ended_leads_back_to_sign_in_with_the_reason(
+    console: Console,
+) -> None:
+    """An admin form left open past the idle sign-out: sign in again, told why, in French."""
+    ana = await console.add("ana", role=Role.ADMIN, languages=("fr",))
+    async with httpx.AsyncClient(base_url=console.base_url) as client:
+        assert (await sign_in(client, "ana", ana.code(console.clock))).status_code == 303
+        csrf = csrf_in((await client.get("/console/admin")).text)
+        console.clock.advance(minutes=console.helpline.settings.console_idle_logout_minutes + 1)
+        late = await client.post(
+            "/console/admin/advocates",
+            data={"csrf": csrf, "name": "bea", "role": "advocate", "languages": ["fr"]},
+        )
+        assert late.status_code == 303
+        assert late.headers["location"] == "/console/login?expired=1"
+        told = await client.get(late.headers["location"])
+        assert catalogue("fr").raw("console.error.expired") in told.text
+    async with console.helpline.sessions() as session:
+        names = (await session.exec(select(Advocate.name))).all()
+    assert "bea" not in names  # nothing was done with the late form
