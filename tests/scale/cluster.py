@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ import httpx
 import pyotp
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests import services
 from tests.conftest import METRICS_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -250,6 +251,19 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def running_redis(work_dir: Path, **options: Any) -> Iterator[RedisServer]:
+    """A private redis-server for one test (``RedisServer``'s options), stopped after it;
+    the test is skipped where there is no redis-server (and fails in CI)."""
+    services.require("redis-server", RedisServer.binary() is not None)
+    server = RedisServer(work_dir, **options)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 async def eventually(check: Callable[[], Any], seconds: float = 10.0, interval: float = 0.1) -> Any:

@@ -19,30 +19,18 @@ from redis.asyncio import Redis
 
 from bot import faults
 from bot.redis_link import RedisLink
-from tests import services
 from tests.certificates import authority, server_certificate
-from tests.scale.cluster import RedisServer
+from tests.scale.cluster import RedisServer, running_redis
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio(loop_factories=["asyncio", "uvloop"])]
 
 ECHO_KEYS = "local out = {} for i = 1, #KEYS do out[i] = KEYS[i] .. ARGV[1] end return out"
 
 
-def private_redis(
-    tmp_path: Path, *options: str, tls: tuple[Path, Path] | None = None
-) -> RedisServer:
-    services.require("redis-server", RedisServer.binary() is not None)
-    return RedisServer(tmp_path, options=options, tls=tls)
-
-
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = private_redis(tmp_path)
-    server.start()
-    try:
+    with running_redis(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @asynccontextmanager
@@ -120,10 +108,8 @@ async def test_an_unanswered_command_times_out_and_its_late_reply_is_never_anoth
 
 async def test_the_urls_password_and_database_are_used_and_never_told(tmp_path: Path) -> None:
     password = "pw-" + secrets.token_hex(8)
-    server = private_redis(tmp_path, "--requirepass", password)
-    server.start()
-    base = f"127.0.0.1:{server.port}"
-    try:
+    with running_redis(tmp_path, options=("--requirepass", password)) as server:
+        base = f"127.0.0.1:{server.port}"
         async with linked(f"redis://:{password}@{base}/5") as link:
             await link.call("SET", "where", "database five")
         reader = Redis.from_url(f"redis://:{password}@{base}/5")
@@ -137,15 +123,12 @@ async def test_the_urls_password_and_database_are_used_and_never_told(tmp_path: 
             with pytest.raises(redis_errors.ConnectionError) as refused:
                 await link.call("GET", "where")
         assert wrong not in str(refused.value) and "user" not in str(refused.value)
-    finally:
-        server.stop()
 
 
 async def test_a_unix_socket_url_is_followed(tmp_path: Path) -> None:
     socket_path = tmp_path / "redis.sock"
-    server = private_redis(tmp_path, "--unixsocket", str(socket_path), "--unixsocketperm", "700")
-    server.start()
-    try:
+    unix = ("--unixsocket", str(socket_path), "--unixsocketperm", "700")
+    with running_redis(tmp_path, options=unix) as server:
         async with linked(f"unix://{socket_path}?db=3") as link:
             await link.call("SET", "over", "the socket")
         reader = Redis.from_url(server.url.rsplit("/", 1)[0] + "/3")
@@ -153,17 +136,13 @@ async def test_a_unix_socket_url_is_followed(tmp_path: Path) -> None:
             assert await reader.get("over") == b"the socket"
         finally:
             await reader.aclose()
-    finally:
-        server.stop()
 
 
 async def test_rediss_checks_the_certificate_unless_the_url_says_not_to(tmp_path: Path) -> None:
     """The deploy guide's advice for add-ons with self-signed certificates: ssl_cert_reqs=none."""
     issuer = authority(tmp_path, "redis-ca")
-    server = private_redis(tmp_path, tls=server_certificate(tmp_path, issuer))
-    server.start()
-    url = f"rediss://127.0.0.1:{server.port}/0"
-    try:
+    with running_redis(tmp_path, tls=server_certificate(tmp_path, issuer)) as server:
+        url = f"rediss://127.0.0.1:{server.port}/0"
         async with linked(f"{url}?ssl_ca_certs={tmp_path / 'redis-ca.pem'}") as link:
             assert await link.call("PING") == b"PONG"
         async with linked(f"{url}?ssl_cert_reqs=none") as link:
@@ -171,5 +150,3 @@ async def test_rediss_checks_the_certificate_unless_the_url_says_not_to(tmp_path
         async with linked(url) as link:  # an authority the system does not know
             with pytest.raises(redis_errors.ConnectionError, match="SSLCertVerificationError"):
                 await link.call("PING")
-    finally:
-        server.stop()

@@ -12,21 +12,15 @@ from redis.asyncio import Redis
 
 from bot.redis_relay import RedisRelay, RelayUnavailable
 from bot.relay import Subscription
-from tests import services
-from tests.scale.cluster import RedisServer
+from tests.scale.cluster import RedisServer, running_redis
 
 pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    services.require("redis-server", RedisServer.binary() is not None)
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
+    with running_redis(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

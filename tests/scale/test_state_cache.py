@@ -25,10 +25,9 @@ from bot.hotlines import directory
 from bot.i18n import catalogue
 from bot.render import numbered
 from bot.types import Channel
-from tests import services
 from tests.conftest import contact_reads, make_settings
 from tests.dialogue import Person
-from tests.scale.cluster import RedisServer
+from tests.scale.cluster import RedisServer, running_redis
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -38,13 +37,8 @@ HOTLINE = "1-888-373-7888"
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A private redis-server that keeps its keys across a restart, as a persistent one would."""
-    services.require("redis-server", RedisServer.binary() is not None)
-    server = RedisServer(tmp_path, persist=True)
-    server.start()
-    try:
+    with running_redis(tmp_path, persist=True) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @asynccontextmanager
